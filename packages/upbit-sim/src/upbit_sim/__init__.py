@@ -1,0 +1,7 @@
+"""An Upbit-compatible exchange simulator (WebSocket + REST) for tests, demos and benchmarks."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+__version__ = version("upbit-sim")
