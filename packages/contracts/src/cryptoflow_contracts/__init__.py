@@ -1,4 +1,5 @@
-"""Pydantic v2 models of every message that crosses a CryptoFlow process boundary, with schema export and a compatibility gate."""
+"""Pydantic v2 models of every message that crosses a CryptoFlow process boundary, with schema export
+and a compatibility gate."""
 
 from __future__ import annotations
 
