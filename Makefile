@@ -1,0 +1,21 @@
+# The two commands a new user needs: `make up` runs the whole system, `make test` runs every test.
+# Both install what they need first (scripts/bootstrap.sh).
+.PHONY: up down status test bootstrap lint
+
+up:
+	bash scripts/up.sh
+
+down:
+	bash scripts/down.sh
+
+status:
+	bash scripts/status.sh
+
+test:
+	bash scripts/test.sh
+
+bootstrap:
+	bash scripts/bootstrap.sh
+
+lint:
+	UV_PYTHON_DOWNLOADS=never uv run ruff check . && UV_PYTHON_DOWNLOADS=never uv run ruff format --check . && UV_PYTHON_DOWNLOADS=never uv run mypy packages/*/src

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install everything CryptoFlow needs on a fresh machine of our kind (Debian, Python 3.11+, Java 17, Go),
+# idempotently: uv, the Python workspace, PostgreSQL, Redis and the Kafka jars. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export UV_PYTHON_DOWNLOADS=never  # uv must use the machine's Python; it cannot download one here
+UV_VERSION="0.13.9"
+
+if ! command -v uv >/dev/null 2>&1; then
+  echo "bootstrap: installing uv ${UV_VERSION} from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check "uv==${UV_VERSION}"
+  hash -r
+  command -v uv >/dev/null 2>&1 || { command -v pyenv >/dev/null 2>&1 && pyenv rehash; }
+  command -v uv >/dev/null 2>&1 || { echo "bootstrap: uv installed but not on PATH ($(python3 -m uv --version))" >&2; exit 1; }
+fi
+
+echo "bootstrap: services (PostgreSQL, Redis, Kafka jars)"
+bash deploy/local/install.sh
+
+echo "bootstrap: Python workspace ($(uv --version))"
+uv sync --all-packages --locked --quiet

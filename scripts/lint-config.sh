@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Lint configuration that no Python tool checks: the GitHub workflows (actionlint, from the Go module
+# proxy since the PyPI wrapper downloads at build time and fails here; and check-jsonschema's built-in
+# GitHub-workflows schema) and the Compose file (the compose-spec schema).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ACTIONLINT_VERSION="v1.7.12"
+
+actionlint="$(go env GOPATH)/bin/actionlint"
+if ! "$actionlint" --version 2>/dev/null | grep -q "${ACTIONLINT_VERSION#v}"; then
+  go install "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}"
+fi
+"$actionlint" -no-color .github/workflows/*.yml
+uv run --no-sync check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+uv run --no-sync check-jsonschema --builtin-schema vendor.compose-spec deploy/compose/compose.yaml
