@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,24 +10,9 @@ from cryptoflow_contracts.decimals import loads_exact
 from cryptoflow_contracts.ws import WsFrame, parse_ws_frame
 
 
-def _find_samples_dir() -> Path:
-    configured = os.environ.get("UPBIT_SAMPLES_DIR")
-    if configured:
-        path = Path(configured)
-        if not path.is_dir():
-            pytest.fail(f"UPBIT_SAMPLES_DIR={configured} is not a directory")
-        return path
-    # The copy vendored in the repository: <repo>/testdata/upbit-samples.
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "testdata" / "upbit-samples"
-        if candidate.is_dir():
-            return candidate
-    pytest.fail("Upbit samples not found: set UPBIT_SAMPLES_DIR or restore testdata/upbit-samples in the repository")
-
-
 @pytest.fixture(scope="session")
-def samples_dir() -> Path:
-    return _find_samples_dir()
+def samples_dir(upbit_samples: Path) -> Path:
+    return upbit_samples
 
 
 @pytest.fixture(scope="session")
