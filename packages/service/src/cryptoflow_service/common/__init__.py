@@ -1,0 +1,1 @@
+"""Plumbing shared by every API module: config access, Redis client, time and decimal fields, errors."""

@@ -1,0 +1,124 @@
+"""Typed service settings: every value comes from a `CRYPTOFLOW_SERVICE_*` environment variable, read once.
+
+`cryptoflow_service.settings` (the Django settings module) builds Django's and Celery's settings from one
+`ServiceSettings` instance; nothing else reads the environment. Every default points at loopback so the
+local stack runs without edits. A malformed value fails at start with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "CRYPTOFLOW_SERVICE_"
+INSECURE_SECRET_KEY = "insecure-development-key-change-me"
+
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+_PERIODS |= {"d": 86400, "day": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int] | None:
+    """`"600/min"` -> (600, 60); `"off"` or `""` -> None (no limit). Raises ValueError on anything else."""
+    rate = rate.strip().lower()
+    if rate in {"", "off", "none"}:
+        return None
+    count, _, period = rate.partition("/")
+    if not count.isdigit() or period not in _PERIODS or int(count) < 1:
+        raise ValueError(f"not a rate: {rate!r} (expected e.g. 600/min, or off)")
+    return int(count), _PERIODS[period]
+
+
+CommaList = Annotated[list[str], NoDecode]
+"""A list written as `a,b,c` in the environment (JSON is not needed for a list of names)."""
+
+
+class ServiceSettings(BaseSettings):
+    """Everything the API, the Celery worker and Beat need. See `.env.example` for one line per variable."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # --- Django ---------------------------------------------------------------------------------------
+    secret_key: SecretStr = SecretStr(INSECURE_SECRET_KEY)
+    debug: bool = False
+    allowed_hosts: CommaList = Field(default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"])
+    cors_allowed_origins: CommaList = Field(default_factory=list)
+    """Empty (the default) sends no CORS headers: browsers only call the API from its own origin."""
+
+    # --- Stores -----------------------------------------------------------------------------------------
+    database_url: str = "postgresql://cryptoflow:cryptoflow@127.0.0.1:5432/cryptoflow"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """The hot path's Redis (tickers, trade streams, order books, the market registry), also the
+    throttling counters."""
+    celery_broker_url: str = "redis://127.0.0.1:6379/1"
+
+    # --- API --------------------------------------------------------------------------------------------
+    anon_throttle_rate: str = "600/min"
+    """Requests per client address (`N/sec|min|hour|day`); `off` disables throttling."""
+    user_throttle_rate: str = "3000/min"
+
+    # --- Alerts -------------------------------------------------------------------------------------------
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_use_tls: bool = False
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    email_from: str = "cryptoflow@localhost"
+    slack_webhook_url: str = ""
+    """Slack incoming webhook for every rule with the `slack` channel; empty = the channel is off."""
+    slack_timeout_s: float = Field(default=10.0, gt=0)
+    alert_max_retries: int = Field(default=5, ge=0)
+    alert_retry_backoff_s: float = Field(default=30.0, ge=0)
+    """First retry delay; each later retry doubles it (plus jitter), capped at `alert_retry_backoff_max_s`."""
+    alert_retry_backoff_max_s: float = Field(default=900.0, ge=0)
+
+    # --- Analyses -----------------------------------------------------------------------------------------
+    ma_short_window: int = Field(default=5, ge=1)
+    ma_long_window: int = Field(default=20, ge=2)
+    minute_markets: CommaList = Field(default_factory=list)
+    """Markets whose 1-minute candles are also scanned for MA crosses, e.g. `KRW-BTC,KRW-ETH`."""
+    cross_lookback_daily: int = Field(default=2, ge=1)
+    """How many of the newest closed daily candles each run checks (covers a missed run)."""
+    cross_lookback_minute: int = Field(default=5, ge=1)
+    volume_spike_multiple: Decimal = Field(default=Decimal(3), gt=0)
+    """Alert when today's volume is at least this multiple of the 30-day average daily volume."""
+    daily_cross_every_s: float = Field(default=600.0, gt=0)
+    minute_cross_every_s: float = Field(default=60.0, gt=0)
+    volume_scan_every_s: float = Field(default=900.0, gt=0)
+    trend_scan_hour_utc: int = Field(default=0, ge=0, le=23)
+    trend_scan_minute_utc: int = Field(default=30, ge=0, le=59)
+
+    @field_validator("allowed_hosts", "cors_allowed_origins", "minute_markets", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("anon_throttle_rate", "user_throttle_rate")
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    @field_validator("minute_markets")
+    @classmethod
+    def _upper_markets(cls, value: list[str]) -> list[str]:
+        return [market.upper() for market in value]
+
+    @model_validator(mode="after")
+    def _windows_ordered(self) -> ServiceSettings:
+        if self.ma_short_window >= self.ma_long_window:
+            raise ValueError(
+                f"{ENV_PREFIX}MA_SHORT_WINDOW ({self.ma_short_window}) must be smaller than "
+                f"{ENV_PREFIX}MA_LONG_WINDOW ({self.ma_long_window})"
+            )
+        return self
+
+    def insecure_secret(self) -> bool:
+        """True for the development default or a key too short to sign anything safely."""
+        key = self.secret_key.get_secret_value()
+        return key == INSECURE_SECRET_KEY or len(key) < 32

@@ -1,0 +1,246 @@
+"""Reads of the live state in Redis, shaped for the API (plain dicts: this is the hot read path).
+
+Layout (written by `cryptoflow-stream-sink`, names from `cryptoflow_contracts.redis_keys`):
+- `ticker:{M}`: hash of a `TickerRecord`'s fields.
+- `trades:{M}`: stream; each entry holds a `TradeRecord`'s fields (auto ids: insertion order).
+- `orderbook:{M}`: hash of an `OrderbookRecord`'s fields; `units` is a JSON array of
+  `{ask_price, ask_size, bid_price, bid_size}` decimal strings, best level first.
+- `markets`: hash market -> JSON object of strings `{quote_currency, last_seen_ms, status?, status_ms?}`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, cast
+
+from cryptoflow_contracts.redis_keys import MARKETS_KEY, orderbook_key, ticker_key, trades_key
+from cryptoflow_service.common.fields import DECIMAL_STRING_PATTERN, decimal_string
+from cryptoflow_service.common.markets import quote_of
+from cryptoflow_service.common.redis import get_redis
+from cryptoflow_service.common.timeutils import now_ms
+
+TICKER_DECIMALS = frozenset(
+    {
+        "opening_price",
+        "high_price",
+        "low_price",
+        "trade_price",
+        "prev_closing_price",
+        "change_price",
+        "signed_change_price",
+        "change_rate",
+        "signed_change_rate",
+        "trade_volume",
+        "acc_trade_volume",
+        "acc_trade_price",
+        "acc_trade_volume_24h",
+        "acc_trade_price_24h",
+        "acc_ask_volume",
+        "acc_bid_volume",
+        "highest_52_week_price",
+        "lowest_52_week_price",
+    }
+)
+TICKER_TEXTS = frozenset(
+    {
+        "change",
+        "side",
+        "highest_52_week_date",
+        "lowest_52_week_date",
+        "market_state",
+        "delisting_date",
+        "stream_type",
+        "source",
+    }
+)
+TRADE_DECIMALS = frozenset(
+    {
+        "price",
+        "volume",
+        "prev_closing_price",
+        "change_price",
+        "best_ask_price",
+        "best_ask_size",
+        "best_bid_price",
+        "best_bid_size",
+    }
+)
+TRADE_TEXTS = frozenset({"side", "change", "stream_type", "source"})
+TIMES = frozenset({"trade_timestamp", "timestamp", "received_ms"})
+UNIT_DECIMALS = ("ask_price", "ask_size", "bid_price", "bid_size")
+_PLAIN_DECIMAL = re.compile(DECIMAL_STRING_PATTERN)
+
+
+def _decimal(text: str) -> str | None:
+    """Plain fixed-point text, or None for anything that is not a finite number. `str(Decimal)` may use an
+    exponent (`1E-8`); the API never does."""
+    if _PLAIN_DECIMAL.match(text):
+        return text
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    return decimal_string(number) if number.is_finite() else None
+
+
+def _int(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _pick(fields: Mapping[str, str], decimals: frozenset[str], texts: frozenset[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in decimals:
+            number = _decimal(value)
+            if number is not None:
+                out[name] = number
+        elif name in TIMES:
+            moment = _int(value)
+            if moment is not None:
+                out[name] = moment
+        elif name in texts:
+            out[name] = value
+    return out
+
+
+def _with_age(record: dict[str, Any], now: int) -> dict[str, Any]:
+    """`age_ms`: how long ago CryptoFlow received this data (or the exchange stamped it, if older data
+    carries no receive time)."""
+    updated = record.get("received_ms") or record.get("timestamp") or record.get("trade_timestamp")
+    record["age_ms"] = max(0, now - updated) if updated is not None else None
+    return record
+
+
+def ticker_record(market: str, fields: Mapping[str, str], now: int) -> dict[str, Any]:
+    record = {"market": market, "quote": quote_of(market), **_pick(fields, TICKER_DECIMALS, TICKER_TEXTS)}
+    return _with_age(record, now)
+
+
+def ticker(*, market: str) -> dict[str, Any] | None:
+    """The latest ticker of `market`, or None when Redis has none."""
+    fields = cast(dict[str, str], get_redis().hgetall(ticker_key(market)))
+    return ticker_record(market, fields, now_ms()) if fields else None
+
+
+def tickers(*, markets: Iterable[str] | None = None, quote: str | None = None) -> list[dict[str, Any]]:
+    """Latest tickers of `markets` (default: every market in the registry), optionally of one quote
+    currency, sorted by market. Markets without a ticker are left out. Two round trips at most."""
+    client = get_redis()
+    wanted = sorted(set(markets) if markets is not None else cast(list[str], client.hkeys(MARKETS_KEY)))
+    if quote is not None:
+        wanted = [market for market in wanted if quote_of(market) == quote]
+    if not wanted:
+        return []
+    pipe = client.pipeline(transaction=False)
+    for market in wanted:
+        pipe.hgetall(ticker_key(market))
+    now = now_ms()
+    return [
+        ticker_record(market, fields, now)
+        for market, fields in zip(wanted, pipe.execute(), strict=True)
+        if fields
+    ]
+
+
+def trades(*, market: str, limit: int, since_ms: int | None = None) -> list[dict[str, Any]]:
+    """The newest `limit` trades of `market` (trade time >= `since_ms` if given), newest first by
+    (`trade_timestamp`, `sequential_id`): Upbit's ids are unique but not ordered."""
+    entries = cast(list[tuple[str, dict[str, str]]], get_redis().xrevrange(trades_key(market), count=limit))
+    now = now_ms()
+    out: list[dict[str, Any]] = []
+    for stream_id, fields in entries:
+        record = _pick(fields, TRADE_DECIMALS, TRADE_TEXTS)
+        sequential_id = _int(fields.get("sequential_id", ""))
+        if sequential_id is None or "trade_timestamp" not in record:
+            continue  # not a trade record: nothing a client could order or deduplicate
+        if since_ms is not None and record["trade_timestamp"] < since_ms:
+            continue
+        record.update(market=market, sequential_id=sequential_id, stream_id=stream_id)
+        out.append(_with_age(record, now))
+    out.sort(key=lambda trade: (trade["trade_timestamp"], trade["sequential_id"]), reverse=True)
+    return out
+
+
+def orderbook(*, market: str) -> dict[str, Any] | None:
+    """The latest order book snapshot of `market` with its best bid/ask and spread, or None."""
+    fields = cast(dict[str, str], get_redis().hgetall(orderbook_key(market)))
+    if not fields:
+        return None
+    record: dict[str, Any] = {"market": market}
+    for name in ("total_ask_size", "total_bid_size", "level"):
+        if name in fields and (number := _decimal(fields[name])) is not None:
+            record[name] = number
+    for name in ("timestamp", "received_ms"):
+        if name in fields and (moment := _int(fields[name])) is not None:
+            record[name] = moment
+    if "stream_type" in fields:
+        record["stream_type"] = fields["stream_type"]
+    units = _units(fields.get("units", "[]"))
+    record["units"] = units
+    best_ask = Decimal(units[0]["ask_price"]) if units else None
+    best_bid = Decimal(units[0]["bid_price"]) if units else None
+    record["best_ask_price"] = decimal_string(best_ask) if best_ask is not None else None
+    record["best_bid_price"] = decimal_string(best_bid) if best_bid is not None else None
+    record["spread"] = (
+        decimal_string(best_ask - best_bid) if best_ask is not None and best_bid is not None else None
+    )
+    return _with_age(record, now_ms())
+
+
+def _units(raw: str) -> list[dict[str, str]]:
+    try:
+        parsed = json.loads(raw, parse_float=Decimal)
+    except ValueError:
+        return []
+    units: list[dict[str, str]] = []
+    for item in parsed if isinstance(parsed, list) else []:
+        if not isinstance(item, dict):
+            continue
+        unit = {name: _decimal(str(item[name])) for name in UNIT_DECIMALS if name in item}
+        if all(unit.get(name) is not None for name in UNIT_DECIMALS):
+            units.append({name: str(unit[name]) for name in UNIT_DECIMALS})
+    return units
+
+
+def registry() -> dict[str, dict[str, Any]]:
+    """Every market the hot path has seen: market -> `{quote, status, last_seen_ms, status_ms}`."""
+    raw = cast(dict[str, str], get_redis().hgetall(MARKETS_KEY))
+    return {market: registry_entry(market, value) for market, value in raw.items()}
+
+
+def registry_get(*, market: str) -> dict[str, Any] | None:
+    value = cast(str | None, get_redis().hget(MARKETS_KEY, market))
+    return None if value is None else registry_entry(market, value)
+
+
+def registry_entry(market: str, value: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = {}
+    if not isinstance(parsed, dict):
+        parsed = {}
+    status = parsed.get("status")
+    return {
+        "market": market,
+        "quote": str(parsed.get("quote_currency") or quote_of(market)),
+        "status": str(status) if status else None,
+        "last_seen_ms": _int(str(parsed.get("last_seen_ms", ""))),
+        "status_ms": _int(str(parsed.get("status_ms", ""))),
+    }
+
+
+def market_known(*, market: str) -> bool:
+    """Whether the hot path knows `market`: in the registry, or with any live key."""
+    client = get_redis()
+    pipe = client.pipeline(transaction=False)
+    pipe.hexists(MARKETS_KEY, market)
+    pipe.exists(ticker_key(market), trades_key(market), orderbook_key(market))
+    in_registry, keys = pipe.execute()
+    return bool(in_registry) or int(keys) > 0

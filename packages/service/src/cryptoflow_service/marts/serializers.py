@@ -1,0 +1,99 @@
+"""Answer shapes and query parameters of the mart endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from cryptoflow_service.common.fields import DecimalStringField, EpochMsField, IsoTimeField, TimeParamField
+from cryptoflow_service.common.timeutils import day_start, to_ms
+
+
+class MarketStats(serializers.Serializer):  # type: ignore[type-arg]
+    """A row of mart.market_stats_24h; values the snapshot lacked are null."""
+
+    market = serializers.CharField()
+    quote = serializers.CharField()
+    snapshot_at = EpochMsField()
+    snapshot_at_iso = IsoTimeField(source="snapshot_at")
+    trade_price = DecimalStringField(allow_null=True)
+    opening_price = DecimalStringField(allow_null=True)
+    high_price = DecimalStringField(allow_null=True)
+    low_price = DecimalStringField(allow_null=True)
+    prev_closing_price = DecimalStringField(allow_null=True)
+    change = serializers.CharField(allow_null=True)
+    signed_change_price = DecimalStringField(allow_null=True)
+    signed_change_rate = DecimalStringField(allow_null=True, help_text="0.015 = +1.5 %")
+    acc_trade_volume_24h = DecimalStringField(allow_null=True)
+    acc_trade_price_24h = DecimalStringField(allow_null=True)
+    trade_timestamp = EpochMsField(allow_null=True)
+
+
+class HistoryQuery(serializers.Serializer):  # type: ignore[type-arg]
+    """`from` and `to` (Python keywords, hence added in `get_fields`), validated as `start` and `end`."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:  # type: ignore[type-arg]
+        fields = super().get_fields()
+        fields["from"] = TimeParamField(
+            required=False, source="start", help_text="From this time (inclusive)."
+        )
+        fields["to"] = TimeParamField(required=False, source="end", help_text="Up to this time (inclusive).")
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "start" in attrs and "end" in attrs and attrs["start"] > attrs["end"]:
+            raise serializers.ValidationError("from is after to")
+        return attrs
+
+
+class CandlesQuery(HistoryQuery):
+    interval = serializers.ChoiceField(choices=["1d", "1m"], default="1d")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=2000, default=200)
+
+
+class Candle(serializers.Serializer):  # type: ignore[type-arg]
+    candle_start = EpochMsField(help_text="Bucket start, UTC epoch ms.")
+    candle_start_iso = IsoTimeField(source="candle_start")
+    opening_price = DecimalStringField()
+    high_price = DecimalStringField()
+    low_price = DecimalStringField()
+    trade_price = DecimalStringField(help_text="The close.")
+    volume = DecimalStringField()
+    value = DecimalStringField()
+    last_trade_at = EpochMsField(allow_null=True)
+
+
+class CandleList(serializers.Serializer):  # type: ignore[type-arg]
+    market = serializers.CharField()
+    interval = serializers.CharField()
+    count = serializers.IntegerField()
+    candles = Candle(many=True)
+
+
+class IndicatorsQuery(HistoryQuery):
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=120)
+
+
+class IndicatorRow(serializers.Serializer):  # type: ignore[type-arg]
+    day = serializers.DateField(help_text="UTC day.")
+    day_start = serializers.SerializerMethodField(help_text="The day's start, UTC epoch ms.")
+    close = DecimalStringField()
+    ma_5 = DecimalStringField(allow_null=True)
+    ma_20 = DecimalStringField(allow_null=True)
+    ma_60 = DecimalStringField(allow_null=True)
+    rsi_14 = DecimalStringField(allow_null=True)
+    atr_14 = DecimalStringField(allow_null=True)
+    avg_volume_30d = DecimalStringField(allow_null=True)
+    golden_cross = serializers.BooleanField()
+    dead_cross = serializers.BooleanField()
+
+    def get_day_start(self, row: Any) -> int:
+        return to_ms(day_start(row.day))
+
+
+class IndicatorList(serializers.Serializer):  # type: ignore[type-arg]
+    market = serializers.CharField()
+    count = serializers.IntegerField()
+    latest = IndicatorRow(allow_null=True)
+    history = IndicatorRow(many=True)

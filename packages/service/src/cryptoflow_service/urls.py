@@ -1,0 +1,58 @@
+"""URL map. Every `/api/` answer is JSON, errors included (`handler404`/`handler500` too)."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from cryptoflow_service import health
+from cryptoflow_service.alerts.views import AlertListView, AlertRuleDetailView, AlertRuleListView
+from cryptoflow_service.analysis.views import SignalListView, TopPicksView, TrendReportListView
+from cryptoflow_service.dashboard.views import dashboard
+from cryptoflow_service.live.views import (
+    OrderbookView,
+    RealtimePriceDetailView,
+    RealtimePriceListView,
+    TradesView,
+)
+from cryptoflow_service.markets.views import MarketDetailView, MarketListView
+from cryptoflow_service.marts.views import (
+    CandlesView,
+    IndicatorsView,
+    MarketStatsDetailView,
+    MarketStatsListView,
+)
+
+handler404 = "cryptoflow_service.common.errors.not_found"
+handler500 = "cryptoflow_service.common.errors.server_error"
+
+api = [
+    path("realtime-price/", RealtimePriceListView.as_view(), name="realtime-price-list"),
+    path("realtime-price/<str:market>/", RealtimePriceDetailView.as_view(), name="realtime-price-detail"),
+    path("trades/<str:market>/", TradesView.as_view(), name="trades"),
+    path("orderbook/<str:market>/", OrderbookView.as_view(), name="orderbook"),
+    path("market-stats/", MarketStatsListView.as_view(), name="market-stats-list"),
+    path("market-stats/<str:market>/", MarketStatsDetailView.as_view(), name="market-stats-detail"),
+    path("candles/<str:market>/", CandlesView.as_view(), name="candles"),
+    path("indicators/<str:market>/", IndicatorsView.as_view(), name="indicators"),
+    path("markets/", MarketListView.as_view(), name="markets-list"),
+    path("markets/<str:market>/", MarketDetailView.as_view(), name="markets-detail"),
+    path("trend-report/", TrendReportListView.as_view(), name="trend-report-list"),
+    path("trend-report/top-picks/", TopPicksView.as_view(), name="trend-report-top-picks"),
+    path("signals/", SignalListView.as_view(), name="signals-list"),
+    path("alert-rules/", AlertRuleListView.as_view(), name="alert-rules-list"),
+    path("alert-rules/<int:rule_id>/", AlertRuleDetailView.as_view(), name="alert-rules-detail"),
+    path("alerts/", AlertListView.as_view(), name="alerts-list"),
+    # The ML prediction endpoint (a later issue) goes here: `predictions/<str:market>/`, served from
+    # `cryptoflow_service.prediction` with the model trained by `cryptoflow-ml`.
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("", dashboard, name="dashboard"),
+    path("dashboard/", dashboard),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/", include(api)),
+]

@@ -1,0 +1,1 @@
+"""Test helpers: real SMTP and webhook receivers, subprocess launchers, and data planting."""

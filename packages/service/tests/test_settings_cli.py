@@ -1,0 +1,106 @@
+"""Settings read from the environment once, and the command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from cryptoflow_service.cli import main
+from cryptoflow_service.config import INSECURE_SECRET_KEY, ServiceSettings
+from cryptoflow_service.schedule import beat_schedule
+
+SETUP = "import django; django.setup(); print('started')"
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CRYPTOFLOW_SERVICE_")}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, "DJANGO_SETTINGS_MODULE": "cryptoflow_service.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_production_refuses_the_insecure_default_secret() -> None:
+    result = run_python(SETUP)
+    assert result.returncode != 0
+    assert "CRYPTOFLOW_SERVICE_SECRET_KEY is unset, the development default" in result.stderr
+    short = run_python(SETUP, CRYPTOFLOW_SERVICE_SECRET_KEY="short")
+    assert short.returncode != 0
+    assert "shorter than 32" in short.stderr
+    assert run_python(SETUP, CRYPTOFLOW_SERVICE_DEBUG="true").stdout.strip() == "started"
+    assert run_python(SETUP, CRYPTOFLOW_SERVICE_SECRET_KEY="x" * 40).stdout.strip() == "started"
+
+
+def test_a_malformed_variable_is_named() -> None:
+    result = run_python(SETUP, CRYPTOFLOW_SERVICE_DEBUG="1", CRYPTOFLOW_SERVICE_SMTP_PORT="twenty-five")
+    assert result.returncode != 0
+    assert "CRYPTOFLOW_SERVICE_SMTP_PORT" in result.stderr
+    windows = run_python(SETUP, CRYPTOFLOW_SERVICE_DEBUG="1", CRYPTOFLOW_SERVICE_MA_SHORT_WINDOW="30")
+    assert "must be smaller than CRYPTOFLOW_SERVICE_MA_LONG_WINDOW" in windows.stderr
+    rate = run_python(SETUP, CRYPTOFLOW_SERVICE_DEBUG="1", CRYPTOFLOW_SERVICE_ANON_THROTTLE_RATE="lots")
+    assert "CRYPTOFLOW_SERVICE_ANON_THROTTLE_RATE" in rate.stderr
+
+
+def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRYPTOFLOW_SERVICE_ALLOWED_HOSTS", "api.example.com, 127.0.0.1")
+    monkeypatch.setenv("CRYPTOFLOW_SERVICE_MINUTE_MARKETS", "krw-btc,KRW-ETH")
+    monkeypatch.setenv("CRYPTOFLOW_SERVICE_VOLUME_SPIKE_MULTIPLE", "2.5")
+    config = ServiceSettings()
+    assert config.allowed_hosts == ["api.example.com", "127.0.0.1"]
+    assert config.minute_markets == ["KRW-BTC", "KRW-ETH"]
+    assert str(config.volume_spike_multiple) == "2.5"
+    assert config.cors_allowed_origins == []
+    assert not config.debug
+    assert ServiceSettings(secret_key=INSECURE_SECRET_KEY).insecure_secret()  # type: ignore[arg-type]
+
+
+def test_the_beat_schedule_lives_in_one_place() -> None:
+    schedule = beat_schedule(ServiceSettings(minute_markets=[]))
+    assert {entry["task"] for entry in schedule.values()} == {
+        "analysis.detect_crosses",
+        "analysis.trend_scan",
+        "analysis.volume_scan",
+        "alerts.redeliver_stalled",
+    }
+    assert "ma-cross-minute" not in schedule
+    assert beat_schedule(ServiceSettings(minute_markets=["KRW-BTC"]))["ma-cross-minute"]["kwargs"] == {
+        "interval": "1m"
+    }
+
+
+@pytest.mark.django_db
+def test_createtoken(capsys: Any) -> None:
+    assert main(["createtoken", "carol", "--email", "carol@example.com"]) == 0
+    key = capsys.readouterr().out.strip()
+    token = Token.objects.get(key=key)
+    assert token.user.get_username() == "carol"
+    assert token.user.email == "carol@example.com"
+    assert main(["createtoken", "carol"]) == 0
+    assert capsys.readouterr().out.strip() == key  # the same token again
+
+
+def test_migrate_a_fresh_database(postgres_db: str) -> None:
+    env = {"CRYPTOFLOW_SERVICE_DATABASE_URL": postgres_db, "CRYPTOFLOW_SERVICE_SECRET_KEY": "y" * 40}
+    result = run_python("from cryptoflow_service.cli import main; raise SystemExit(main(['migrate']))", **env)
+    assert result.returncode == 0, result.stderr
+    check = run_python(
+        "from cryptoflow_service.cli import main; main(['manage', 'makemigrations', '--check', '--dry-run'])",
+        **env,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_usage_errors(capsys: Any) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--pool", "solo"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --pool solo" in capsys.readouterr().err
