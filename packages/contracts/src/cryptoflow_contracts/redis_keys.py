@@ -16,7 +16,8 @@ def trades_key(market: str) -> str:
 
 
 def trade_ids_key(market: str) -> str:
-    """Set of the `sequential_id`s already written to `trades_key(market)`: the exactly-once guard."""
+    """The exactly-once guard of `trades_key(market)`: a sorted set, member `sequential_id`, score
+    `trade_timestamp`, trimmed by count and age (bounds in the stream-sink README)."""
     return f"trade-ids:{{{market}}}"
 
 
