@@ -10,8 +10,6 @@ rm -rf dist
 uv build --all-packages --wheel --quiet --out-dir dist
 ls dist
 
-wheel_of() { ls dist/"$(echo "$1" | tr '-' '_')"-*.whl; }
-contracts_wheel=$(wheel_of cryptoflow-contracts)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -20,10 +18,7 @@ for pyproject in packages/*/pyproject.toml; do
   module=$(echo "$dist" | tr '-' '_')
   venv="$work/$dist"
   uv venv --quiet --python 3.11 "$venv"
-  wheels=("$(wheel_of "$dist")")
-  if grep -q '"cryptoflow-contracts' "$pyproject"; then
-    wheels+=("$contracts_wheel")
-  fi
+  mapfile -t wheels < <(python3 scripts/workspace_wheels.py "$dist")
   # Wheels by path: a same-named project on PyPI can never shadow ours.
   VIRTUAL_ENV="$venv" uv pip install --quiet "${wheels[@]}"
   VIRTUAL_ENV="$venv" uv pip check --quiet

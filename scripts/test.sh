@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export UV_PYTHON_DOWNLOADS=never
+# Airflow, Django and Celery start many processes: let each reuse the bytecode the first one wrote.
+unset PYTHONDONTWRITEBYTECODE
 
 bash scripts/bootstrap.sh
 

@@ -1,28 +1,51 @@
 #!/usr/bin/env bash
-# `make up`: install what is missing, then run the whole system on loopback, detached.
+# `make up`: install what is missing, then run the whole system on loopback, detached:
+# Kafka, PostgreSQL, Redis → upbit-sim → ingest → Kafka → stream-sink → Redis (hot path);
+# Airflow → lake → marts (cold path); the API, dashboard, Celery worker and Beat (service).
 # Every part logs to .state/logs/<part>.log; `make status` checks it, `make down` stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export UV_PYTHON_DOWNLOADS=never
+# Airflow, Django and Celery start many processes: let each reuse the bytecode the first one wrote.
+unset PYTHONDONTWRITEBYTECODE
 bash scripts/bootstrap.sh
 source scripts/lib/proc.sh
+set -a
+source deploy/local/stack.env
 # shellcheck source=/dev/null
-[[ -f .env ]] && set -a && source .env && set +a
-
-SIM_PORT="${CRYPTOFLOW_SIM_PORT:-8765}"
-SIM_MARKETS="${CRYPTOFLOW_SIM_MARKETS:-20}"
-SIM_RATE="${CRYPTOFLOW_SIM_RATE:-200}"
+[[ -f .env ]] && source .env
+set +a
+run() { uv run --no-sync "$@"; }
 
 echo "up: services"
-uv run --no-sync cryptoflow-localstack up
+run cryptoflow-localstack up
 
-echo "up: upbit-sim (stands in for api.upbit.com)"
-proc_start upbit-sim uv run --no-sync upbit-sim serve --host 127.0.0.1 --port "$SIM_PORT" \
-  --markets "$SIM_MARKETS" --rate "$SIM_RATE" --seed 1
-proc_wait_line upbit-sim "ws=" 30
+echo "up: schemas"
+run cryptoflow-batch db upgrade --create
+# The production settings refuse a default secret: the local stack keeps its own, generated once.
+secret_file="$STATE_DIR/service-secret-key"
+[[ -s "$secret_file" ]] || python3 -c "import secrets; print(secrets.token_urlsafe(48))" >"$secret_file"
+export CRYPTOFLOW_SERVICE_SECRET_KEY="$(cat "$secret_file")"
+run cryptoflow-service migrate
+
+echo "up: applications"
+proc_start upbit-sim uv run --no-sync upbit-sim serve --host 127.0.0.1 --port "$CRYPTOFLOW_SIM_PORT" \
+  --markets "$CRYPTOFLOW_SIM_MARKETS" --rate "$CRYPTOFLOW_SIM_RATE" --seed 1
+proc_wait_line upbit-sim "ws=" 60
+proc_start stream-sink uv run --no-sync cryptoflow-stream-sink
+proc_start ingest uv run --no-sync cryptoflow-ingest
+proc_start airflow bash deploy/local/airflow.sh
+proc_start api uv run --no-sync cryptoflow-service serve --bind "$CRYPTOFLOW_SERVICE_BIND"
+proc_start celery-worker uv run --no-sync cryptoflow-service worker
+proc_start celery-beat uv run --no-sync cryptoflow-service beat
+proc_wait_line api "Listening at|Booting worker" 60
+proc_wait_line airflow "airflow: ready" 300
 
 echo
 echo "CryptoFlow is up:"
-echo "  upbit-sim   ws://127.0.0.1:$SIM_PORT/websocket/v1  http://127.0.0.1:$SIM_PORT"
-echo "  logs        $LOG_DIR"
-echo "  stop with   make down"
+echo "  dashboard + API  http://$CRYPTOFLOW_SERVICE_BIND/   (OpenAPI docs: /api/docs/)"
+echo "  Airflow          http://127.0.0.1:$CRYPTOFLOW_BATCH_AIRFLOW_PORT/"
+echo "  upbit-sim        ws://127.0.0.1:$CRYPTOFLOW_SIM_PORT/websocket/v1  http://127.0.0.1:$CRYPTOFLOW_SIM_PORT"
+echo "  metrics          ingest http://127.0.0.1:$CRYPTOFLOW_INGEST_METRICS_PORT/metrics  sink http://127.0.0.1:$CRYPTOFLOW_SINK_METRICS_PORT/metrics"
+echo "  logs             $LOG_DIR"
+echo "  stop with        make down"

@@ -1,0 +1,1 @@
+"""The DAG files (Airflow's dags folder points here): thin wiring of cryptoflow_batch.jobs."""

@@ -1,0 +1,145 @@
+"""Incremental transforms: SQL inside PostgreSQL from the lake into the marts.
+
+Each transform folds the lake rows it has not seen yet, ``ingest_seq`` in ``(last, hi]``, into its mart
+and then moves its watermark (``cryptoflow_meta.watermarks``) to ``hi`` in the same transaction. Work
+follows the new rows, not the size of the table.
+
+Choosing ``hi`` safely: sequence values are handed out before their transaction commits, so a row with
+a smaller ``ingest_seq`` could become visible after a larger one. Loaders therefore hold a *shared*
+advisory lock per lake table for their (short) insert transaction, and a transform reads the
+sequence's last value while holding the *exclusive* lock: at that moment no load is in flight, so every
+value up to ``hi`` belongs to a committed (or rolled back) load.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from cryptoflow_batch.db import connect
+from cryptoflow_batch.sql import load_sql
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LakeTable:
+    table: str
+    sequence: str
+
+    @property
+    def lock_key(self) -> str:
+        return f"cryptoflow:{self.table}"
+
+
+LAKE_MARKETS = LakeTable("lake.markets", "lake.markets_seq")
+LAKE_TICKER = LakeTable("lake.ticker", "lake.ticker_seq")
+LAKE_CANDLES = LakeTable("lake.candles", "lake.candles_seq")
+
+
+@dataclass(frozen=True, slots=True)
+class Transform:
+    name: str
+    sql_name: str
+    source: LakeTable
+    upstream: str | None = None
+    """Another transform whose watermark bounds this one (it reads that transform's mart)."""
+
+
+MARKETS = Transform("markets", "transforms/markets", LAKE_MARKETS)
+MARKET_STATS_24H = Transform("market_stats_24h", "transforms/market_stats_24h", LAKE_TICKER)
+CANDLES_1D = Transform("candles_1d", "transforms/candles_1d", LAKE_CANDLES)
+CANDLES_1M = Transform("candles_1m", "transforms/candles_1m", LAKE_CANDLES)
+INDICATORS = Transform("indicators", "transforms/indicators", LAKE_CANDLES, upstream="candles_1d")
+TRANSFORMS = {t.name: t for t in (MARKETS, MARKET_STATS_24H, CANDLES_1D, CANDLES_1M, INDICATORS)}
+
+
+@dataclass(frozen=True, slots=True)
+class TransformResult:
+    name: str
+    lo: int
+    """Watermark before the run: rows with ingest_seq > lo were new."""
+    hi: int
+    """Watermark after the run."""
+    rows: int
+    """Mart rows inserted or changed."""
+    seconds: float
+
+    @property
+    def processed(self) -> bool:
+        return self.hi > self.lo
+
+
+def lock_for_load(conn: psycopg.Connection, *tables: LakeTable) -> None:
+    """Take the shared load lock of each lake table for the current transaction (see the module doc)."""
+    for table in tables:
+        conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", (table.lock_key,))
+
+
+async def lock_for_load_async(conn: psycopg.AsyncConnection, *tables: LakeTable) -> None:
+    for table in tables:
+        await conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", (table.lock_key,))
+
+
+def committed_high_water(conn: psycopg.Connection, source: LakeTable) -> int:
+    """The largest ``ingest_seq`` that no in-flight load can still commit below (see the module doc)."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (source.lock_key,))
+        schema, name = source.sequence.split(".")
+        row = conn.execute(
+            sql.SQL("SELECT last_value, is_called FROM {}").format(sql.Identifier(schema, name))
+        ).fetchone()
+    assert row is not None
+    last_value, is_called = row
+    return int(last_value) if is_called else 0
+
+
+def watermark(conn: psycopg.Connection, name: str) -> int:
+    row = conn.execute("SELECT last_seq FROM cryptoflow_meta.watermarks WHERE name = %s", (name,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def run_transform(conn: psycopg.Connection, transform: Transform) -> TransformResult:
+    """Fold the new lake rows into the transform's mart; returns what was done (no-op when none are new)."""
+    started = time.perf_counter()
+    hi = (
+        watermark(conn, transform.upstream)
+        if transform.upstream
+        else committed_high_water(conn, transform.source)
+    )
+    with conn.transaction():
+        conn.execute(
+            "INSERT INTO cryptoflow_meta.watermarks (name) VALUES (%s) ON CONFLICT (name) DO NOTHING",
+            (transform.name,),
+        )
+        # FOR UPDATE: two runs of the same transform queue up instead of both folding the same rows.
+        row = conn.execute(
+            "SELECT last_seq FROM cryptoflow_meta.watermarks WHERE name = %s FOR UPDATE", (transform.name,)
+        ).fetchone()
+        assert row is not None
+        lo = int(row[0])
+        rows = 0
+        if hi > lo:
+            cursor = conn.execute(load_sql(transform.sql_name), {"lo": lo, "hi": hi})
+            result = cursor.fetchone() if cursor.description else None
+            rows = int(result[0]) if result is not None else cursor.rowcount
+            conn.execute(
+                "UPDATE cryptoflow_meta.watermarks SET last_seq = %s, updated_at = now() WHERE name = %s",
+                (hi, transform.name),
+            )
+        else:
+            hi = lo
+    seconds = time.perf_counter() - started
+    log.info(
+        "transform %s: ingest_seq (%d, %d], %d rows changed in %.3fs", transform.name, lo, hi, rows, seconds
+    )
+    return TransformResult(transform.name, lo, hi, rows, seconds)
+
+
+def run_transform_by_name(dsn: str, name: str) -> TransformResult:
+    with connect(dsn) as conn:
+        return run_transform(conn, TRANSFORMS[name])

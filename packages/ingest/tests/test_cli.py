@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cryptoflow_ingest.cli import main
+
+
+def test_bad_environment_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CRYPTOFLOW_INGEST_ORDERBOOK_DEPTH", "7")
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert "CRYPTOFLOW_INGEST_ORDERBOOK_DEPTH" in err
+    assert "(1, 5, 15, 30)" in err
+
+
+def test_option_overrides_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CRYPTOFLOW_INGEST_WS_FORMAT", "SIMPLE")
+    assert main(["--ws-format", "BOGUS"]) == 2
+    assert "CRYPTOFLOW_INGEST_WS_FORMAT (--ws-format)" in capsys.readouterr().err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith("cryptoflow-ingest 0.1.0")
+
+
+def test_unreachable_kafka_fails_with_exit_code_1(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    code = main(
+        [
+            *("--kafka-bootstrap", "127.0.0.1:1", "--rest-url", "http://127.0.0.1:1"),
+            *("--metrics-port", "0", "--state-file", str(tmp_path / "state.json")),
+        ]
+    )
+    assert code == 1
+    assert "cryptoflow-ingest failed" in caplog.text
