@@ -401,7 +401,7 @@ def parse_ws_frame(raw: bytes | bytearray | str) -> WsFrame:
         raise FrameError(f"frame is a JSON {kind}, expected an object")
     model = _frame_model(data)
     try:
-        frame: WsFrame = model.model_validate(data)  # type: ignore[assignment]
+        frame: WsFrame = model.__pydantic_validator__.validate_python(data)
     except ValidationError as exc:
         raise FrameError(describe_validation_error(exc, what=model.KIND)) from None
     return frame
