@@ -37,6 +37,9 @@ _KNOWN: tuple[tuple[str, str, str, str], ...] = (
     ("BTT", "비트토렌트", "BitTorrent", "0.0012"),
 )
 KRW_PER_USDT = Decimal("1452")
+# lowest reference price (100 minimal ticks on every quote): the book needs 30 bid levels under the best ask,
+# and 1 KRW coins priced in BTC would otherwise sit at 1 satoshi, where no bid fits below the ask
+MIN_PRICE = Decimal("0.000001")
 _ONSETS = ("B", "C", "D", "F", "G", "K", "L", "M", "N", "P", "R", "S", "T", "V", "Z", "X", "Q")
 _VOWELS = ("A", "E", "I", "O", "U", "Y")
 # Hangul reading of each Latin letter, for plausible Korean names of generated coins
@@ -90,7 +93,7 @@ def _quoted(quote: str, krw_price: Decimal, btc_krw: Decimal) -> Decimal:
         raw = krw_price / btc_krw
     else:
         raw = krw_price / KRW_PER_USDT
-    return round_to_tick(quote, raw, up=True)
+    return max(MIN_PRICE, round_to_tick(quote, raw, up=True))
 
 
 def _generated_coins(rng: random.Random, taken: set[str]) -> tuple[str, str, str, Decimal]:
@@ -183,6 +186,6 @@ def new_market(
     if english_name:
         info.english_name = english_name
     if price is not None:
-        info.price = round_to_tick(info.quote, price, up=True)
+        info.price = max(MIN_PRICE, round_to_tick(info.quote, price, up=True))
     info.weight = 0.3
     return info

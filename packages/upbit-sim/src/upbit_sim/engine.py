@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import bisect
 import itertools
+import logging
 import random
 import time
 from decimal import ROUND_DOWN, Decimal
 
 from upbit_sim.catalog import MarketInfo
 from upbit_sim.config import SimConfig
-from upbit_sim.history import _vol, build_past, daily_notional, initial_book
+from upbit_sim.history import _vol, build_past, daily_notional, initial_book, last_past_trade
 from upbit_sim.hub import Hub
 from upbit_sim.market import CANDLE_UNITS, DEPTH, Level, MarketState, Trade
 from upbit_sim.numfmt import Clock
@@ -28,6 +29,8 @@ VOL_Q = Decimal("1E-8")
 _TAKE = [Decimal(k) / 1000 for k in range(2, 601)]
 _RESIZE = [Decimal(k) / 100 for k in range(60, 161)]
 MAX_BATCH = 4000  # frames per loop turn, so REST and pings still get served at full speed
+SEQ_PER_MS = 10_000  # sequential_id = ts * SEQ_PER_MS + n
+log = logging.getLogger("upbit_sim")
 
 
 def now_ms() -> int:
@@ -53,6 +56,7 @@ class Engine:
         self._candle_dirty: set[MarketState] = set()
         self.events = 0
         self.frames = 0
+        self.errors = 0  # exceptions the run loop logged and survived
         self._next_day_end = 0  # earliest 00:00 UTC at which some market's day rolls
         self.start_ms = now_ms() if start_ms is None else start_ms
         fine_start = self.start_ms - cfg.history_minutes * 60_000
@@ -70,6 +74,8 @@ class Engine:
         initial_book(m, price, random.Random(f"{self.cfg.seed}:{info.code}:book"), DEPTH)
         m.book_ts = fine_start
         m.fair = float(price)
+        if not listed_now:
+            m.seed_trade = last_past_trade(m, self.cfg.seed, price)
         self.markets[m.code] = m
         self.active.append(m)
         self._reweight()
@@ -107,14 +113,17 @@ class Engine:
             self._seq_n += 1
         else:
             self._seq_ms, self._seq_n = ts, 0
-        return ts * 10000 + self._seq_n
+        return ts * SEQ_PER_MS + self._seq_n
 
     def event(self, ts: int) -> int:
         """One event on a market chosen by activity weight; returns the frames it produced."""
         ts = max(ts, self._seq_ms)  # admin steps and listings use the clock; batches may lag it a bit
+        if ts == self._seq_ms and self._seq_n >= SEQ_PER_MS - 1:
+            ts += 1  # this millisecond's ids are used up: a later n would collide with the next ms
         rng = self.rng
         cum = self._cum
-        m = self.active[bisect.bisect_right(cum, rng.random() * cum[-1])]
+        # min(): random() * total can round up to total itself
+        m = self.active[min(bisect.bisect_right(cum, rng.random() * cum[-1]), len(cum) - 1)]
         m.fair *= 1.0 + m.sigma * rng.gauss(0.0, 1.0)
         self.events += 1
         if rng.random() < self.cfg.trade_probability:
@@ -128,13 +137,19 @@ class Engine:
         mid = (pa + pb) / 2
         return max(-0.4, min(0.4, (m.fair - mid) / max(pa - pb, mid * 1e-6)))
 
-    def _refill(self, m: MarketState, ask: bool) -> None:
+    def _drop_best(self, m: MarketState, ask: bool) -> bool:
+        """Take out the best level of one side and add one behind its last, so every side keeps its depth.
+        At the bottom of the price grid no bid fits behind the last: nothing changes, returns False."""
         book = m.asks if ask else m.bids
         last = book[-1].price
         gap = self.rng.randint(1, 3)
         price = step_up(m.quote, last, gap) if ask else step_down(m.quote, last, gap)
-        if price != last:
-            book.append(self._level(m, price))
+        if price == last:
+            return False
+        book.pop(0)
+        book.append(self._level(m, price))
+        m.book_changed()
+        return True
 
     def _level(self, m: MarketState, price: Decimal) -> Level:
         notional = daily_notional(m) / 2000
@@ -144,11 +159,10 @@ class Engine:
         rng = self.rng
         bid = rng.random() < 0.5 + self._skew(m)
         book = m.asks if bid else m.bids
-        if book[0].size <= VOL_Q * 2:
-            # a level too thin to trade against is taken out first (prices move through book events)
-            book.pop(0)
-            self._refill(m, bid)
-            m.book_changed()
+        if book[0].size <= VOL_Q * 2 and not self._drop_best(m, bid):
+            # a level too thin to trade against is taken out first (prices move through book events);
+            # where it cannot be (see _drop_best) it is replenished instead
+            m.resize(bid, 0, self._level(m, book[0].price).size)
         lvl = book[0]
         price = lvl.price
         # a trade never empties its level: the frame's best ask (BID) or best bid (ASK) is its price
@@ -191,10 +205,7 @@ class Engine:
             m.book_changed()
         else:
             # the best level on the side the price moves away from is cancelled
-            book = m.asks if up else m.bids
-            book.pop(0)
-            self._refill(m, up)
-            m.book_changed()
+            self._drop_best(m, up)
         m.book_ts = ts
         self._publish_book(m, ts)
 
@@ -290,8 +301,26 @@ class Engine:
                 return True
         return False
 
+    def _batch(self, target: int, t0: int, t1: int) -> int:
+        """Events worth `target` frames, their times spread over [t0, t1]; returns the frames produced."""
+        span = max(0, t1 - t0)
+        n_est = max(1, int(target / 2.2))
+        frames = 0
+        i = 0
+        while frames < target and self.active:
+            frames += self.event(t0 + min(span, span * (i + 1) // n_est))
+            i += 1
+        self.frames += frames
+        self.release_held()
+        self.push_candles(t1)
+        if t1 >= self._next_day_end:
+            self.roll_days(t1)
+        self.hub.flush()
+        return frames
+
     async def run(self) -> None:
-        hub = self.hub
+        """Generate until cancelled. A batch that raises is logged and counted (`errors`) and generation
+        goes on: a dead generator task would stop the data silently while the server looks healthy."""
         budget = 0.0
         last = time.monotonic()
         last_ms = now_ms()
@@ -315,19 +344,12 @@ class Engine:
                     continue
                 target = MAX_BATCH // 4
             ms = now_ms()
-            span = max(0, ms - last_ms)
-            n_est = max(1, int(target / 2.2))
-            frames = 0
-            i = 0
-            while frames < target and self.active:
-                frames += self.event(last_ms + min(span, span * (i + 1) // n_est))
-                i += 1
+            try:
+                budget -= self._batch(target, last_ms, ms)
+            except Exception:
+                self.errors += 1
+                log.exception("generator batch failed (%d errors so far); generation goes on", self.errors)
+                budget = 0.0
+                await asyncio.sleep(0.1)  # a failure that repeats must not flood the log
             last_ms = ms
-            budget -= frames
-            self.frames += frames
-            self.release_held()
-            self.push_candles(ms)
-            if ms >= self._next_day_end:
-                self.roll_days(ms)
-            hub.flush()
             await asyncio.sleep(0)

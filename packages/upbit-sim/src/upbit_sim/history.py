@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from upbit_sim.market import Candle, Level, MarketState
+from upbit_sim.market import Candle, Level, MarketState, Trade
 from upbit_sim.numfmt import DAY_MS
 from upbit_sim.ticks import round_to_tick, step_down, step_up, tick_size
 
@@ -110,6 +110,32 @@ def build_past(
         state.coarse_segments.append((c.start, end, c.vol, c.val))
     state.refresh_52w()
     return price
+
+
+def last_past_trade(state: MarketState, seed: int, price: Decimal) -> Trade:
+    """The last trade of the synthetic past, at `price` (the close of today's coarse part, else of the
+    last day candle) and at that candle's last-trade time: what the ticker shows until the market's first
+    generated trade. Not a stored trade (`/v1/trades/ticks` keeps only generated ones)."""
+    last = state.coarse_today or (state.days[-1] if state.days else None)
+    ts = state.fine_start - 1 if last is None else last.last
+    rng = random.Random(f"{seed}:{state.code}:last")
+    vol = _vol(daily_notional(state) / 20_000 / float(price) * rng.lognormvariate(0, 1))
+    if last is not None:
+        vol = min(vol, last.vol)
+    a, b = state.asks[0], state.bids[0]
+    # a BID: it printed at the best ask, where the book now starts
+    return Trade(
+        ts,
+        ts * 10_000,
+        price,
+        vol,
+        bid=True,
+        pcp=state.day.pcp if last is None else last.pcp,
+        bap=a.price,
+        bas=a.size,
+        bbp=b.price,
+        bbs=b.size,
+    )
 
 
 @dataclass(frozen=True, slots=True)

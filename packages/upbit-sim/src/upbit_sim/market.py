@@ -195,6 +195,8 @@ class MarketState:
         self.trades_generated = 0
         self.trades_at_start = 0  # generated before the run (the fine window)
         self.last_trade: Trade | None = None
+        # the last trade of the synthetic past (history.py): tickers exist before the first generated trade
+        self.seed_trade: Trade | None = None
         self.h52 = self.l52 = info.price
         self.h52_date = self.l52_date = ""
         self._static52 = ""
@@ -213,6 +215,11 @@ class MarketState:
         self.sigma = 0.0002
         self.candle_dirty = False
         self.candle_next = 0
+
+    @property
+    def ticker_trade(self) -> Trade | None:
+        """The trade a ticker shows: the last generated one, else the last one of the synthetic past."""
+        return self.last_trade if self.last_trade is not None else self.seed_trade
 
     # ----------------------------------------------------------------- book
     def ref_price(self) -> Decimal:
@@ -532,7 +539,7 @@ class MarketState:
         return r
 
     def ticker_payload(self, simple: bool, stream: str, now: int) -> bytes | None:
-        t = self.last_trade
+        t = self.ticker_trade
         if t is None:
             return None
         day = self.day
@@ -560,7 +567,7 @@ class MarketState:
 
     def rest_ticker(self, now: int) -> dict[str, object] | None:
         """The `/v1/ticker` item: the figures of the last ticker frame, REST field set."""
-        t = self.last_trade
+        t = self.ticker_trade
         if t is None:
             return None
         day = self.day

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -102,8 +101,13 @@ class Simulator:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                # a background task that died must not keep the server (and its port) from shutting down
+                log.exception("%s had failed", task.get_name())
         self._tasks = []
         for conn in list(self.hub.conns.values()):
             self.hub.abort(conn)
@@ -311,6 +315,7 @@ class Simulator:
                 "paused": engine.paused,
                 "events": engine.events,
                 "frames": engine.frames,
+                "errors": engine.errors,
             },
             "replay": None
             if self.replay is None

@@ -239,7 +239,7 @@ def _send_snapshots(sim: Simulator, conn: Conn, subs: list[tuple[Sub, TypeReques
             t = m.last_trade
             payload = None if t is None else m.trade_payload(t, simple, "SNAPSHOT", t.ts + 4)
         elif sub.type == "ticker":
-            t = m.last_trade
+            t = m.ticker_trade
             payload = None if t is None else m.ticker_payload(simple, "SNAPSHOT", t.ts + 7)
         elif sub.type == "orderbook":
             payload = (
