@@ -33,11 +33,12 @@ proc_start upbit-sim uv run --no-sync upbit-sim serve --host 127.0.0.1 --port "$
   --markets "$CRYPTOFLOW_SIM_MARKETS" --rate "$CRYPTOFLOW_SIM_RATE" --seed 1
 proc_wait_line upbit-sim "ws=" 60
 proc_start stream-sink uv run --no-sync cryptoflow-stream-sink
-proc_start ingest uv run --no-sync cryptoflow-ingest
+# The restart checkpoint (newest trade Kafka acknowledged per market) lives with the rest of the state.
+proc_start ingest uv run --no-sync cryptoflow-ingest --state-file "$STATE_DIR/ingest-state.json"
 proc_start airflow bash deploy/local/airflow.sh
 proc_start api uv run --no-sync cryptoflow-service serve --bind "$CRYPTOFLOW_SERVICE_BIND"
 proc_start celery-worker uv run --no-sync cryptoflow-service worker
-proc_start celery-beat uv run --no-sync cryptoflow-service beat
+proc_start celery-beat uv run --no-sync cryptoflow-service beat --schedule "$STATE_DIR/celerybeat-schedule"
 proc_wait_line api "Listening at|Booting worker" 60
 proc_wait_line airflow "airflow: ready" 300
 
