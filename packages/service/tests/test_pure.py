@@ -6,9 +6,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from rest_framework.exceptions import ErrorDetail
+from rest_framework.renderers import JSONRenderer
 
 from cryptoflow_service.analysis import indicators
 from cryptoflow_service.common.markets import normalize_market, quote_of
+from cryptoflow_service.common.renderers import FastJSONRenderer
 from cryptoflow_service.common.timeutils import iso, parse_time, to_ms
 from cryptoflow_service.config import parse_rate
 
@@ -106,3 +109,23 @@ def test_rates_and_market_codes() -> None:
     assert normalize_market("KRW_BTC") is None
     assert normalize_market("KRW-\x00") is None
     assert quote_of("USDT-ETH") == "USDT"
+
+
+RENDER_CASES = [
+    {"market": "KRW-BTC", "age_ms": 0, "max_age_ms": None, "big": 2**63 - 1, "ok": True, "results": [{}, []]},
+    {
+        "detail": ErrorDetail(
+            'bad ünïcode 비트코인 \u2028 line \u2029 para " \\ \n \x00 </script>', code="invalid"
+        )
+    },
+    [{"nested": {"deep": ["a", 1, None]}}],
+    {"when": datetime(2026, 3, 12, 1, 15, 25, 123456, tzinfo=UTC), "huge": 2**70},  # DRF's encoder decides
+    {},
+]
+
+
+@pytest.mark.parametrize("data", RENDER_CASES)
+@pytest.mark.parametrize("accept", [None, "application/json", "application/json; indent=4"])
+def test_fast_json_renderer_writes_the_same_bytes_as_drf(data: object, accept: str | None) -> None:
+    expected = JSONRenderer().render(data, accept, {})
+    assert FastJSONRenderer().render(data, accept, {}) == expected

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from cryptoflow_service.common.errors import ErrorSerializer
 from cryptoflow_service.common.params import not_found, path_market, query
+from cryptoflow_service.common.renderers import FastJSONRenderer
 from cryptoflow_service.common.timeutils import now_ms, to_ms
 from cryptoflow_service.live import selectors
 from cryptoflow_service.live.serializers import (
@@ -33,7 +34,13 @@ MARKET_PATH = OpenApiParameter(
 )
 
 
-class RealtimePriceListView(APIView):
+# Live answers hold only strings, ints and None, which orjson renders as DRF would, faster. (No
+# docstring: drf-spectacular would publish it as every live operation's description.)
+class LiveView(APIView):
+    renderer_classes = [FastJSONRenderer]
+
+
+class RealtimePriceListView(LiveView):
     @extend_schema(
         operation_id="realtime_price_list",
         summary="Latest tickers of all markets (or some) from Redis",
@@ -55,7 +62,7 @@ class RealtimePriceListView(APIView):
         )
 
 
-class RealtimePriceDetailView(APIView):
+class RealtimePriceDetailView(LiveView):
     @extend_schema(
         operation_id="realtime_price_retrieve",
         summary="Latest ticker of one market",
@@ -69,7 +76,7 @@ class RealtimePriceDetailView(APIView):
         return Response(ticker)
 
 
-class TradesView(APIView):
+class TradesView(LiveView):
     @extend_schema(
         operation_id="trades_list",
         summary="Recent trades of a market from the Redis stream, newest first",
@@ -95,7 +102,7 @@ class TradesView(APIView):
         return Response(body)
 
 
-class OrderbookView(APIView):
+class OrderbookView(LiveView):
     @extend_schema(
         operation_id="orderbook_retrieve",
         summary="Latest order book snapshot of a market",
