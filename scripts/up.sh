@@ -32,6 +32,14 @@ echo "up: applications"
 proc_start upbit-sim uv run --no-sync upbit-sim serve --host 127.0.0.1 --port "$CRYPTOFLOW_SIM_PORT" \
   --markets "$CRYPTOFLOW_SIM_MARKETS" --rate "$CRYPTOFLOW_SIM_RATE" --seed 1
 proc_wait_line upbit-sim "ws=" 60
+# 120 days of daily candles for every market, so the marts, indicators and dashboard charts have history
+# from the first minute (idempotent and resumable: a second `make up` fetches only what is missing).
+echo "up: history (daily candles, 120 days, every market)"
+markets=$(curl -fsS "http://127.0.0.1:$CRYPTOFLOW_SIM_PORT/v1/market/all" \
+  | python3 -c 'import json, sys; print(",".join(m["market"] for m in json.load(sys.stdin)))')
+run cryptoflow-batch backfill --no-progress --markets "$markets" \
+  --from "$(date -u -d '120 days ago' +%F)" --to "$(date -u +%F)" >"$LOG_DIR/history.log" 2>&1 \
+  || { echo "  history backfill failed; see $LOG_DIR/history.log" >&2; exit 1; }
 proc_start stream-sink uv run --no-sync cryptoflow-stream-sink
 # The restart checkpoint (newest trade Kafka acknowledged per market) lives with the rest of the state.
 proc_start ingest uv run --no-sync cryptoflow-ingest --state-file "$STATE_DIR/ingest-state.json"
