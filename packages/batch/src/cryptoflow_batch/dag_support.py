@@ -1,6 +1,7 @@
-"""What the DAG files share: Assets, start date, retry policy and the checks each DAG runs.
+"""What the DAG files share: Assets, start date, retry policy, the checks each DAG runs, and the
+Asset-triggered transform DAG.
 
-Imported at DAG parse time, so it stays cheap: Airflow's ``Asset`` and the standard library only.
+Imported at DAG parse time, so it stays cheap: Airflow's SDK and the standard library only.
 Reading an environment variable is the only outside input (no files, network or database).
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from airflow.sdk import Asset
+from airflow.sdk import DAG, Asset, dag, task
 
 UTC = dt.UTC
 START_DATE = dt.datetime(2026, 1, 1, tzinfo=UTC)
@@ -91,3 +92,40 @@ def fail_without_retry_on_bad_data() -> Iterator[None]:
         yield
     except DataQualityError as exc:
         raise AirflowFailException(str(exc)) from exc
+
+
+def asset_transform_dag(
+    *, dag_id: str, schedule: Asset, transform: str, outlet: Asset, checks: tuple[str, ...], doc_md: str
+) -> DAG:
+    """A DAG that runs on every update of `schedule`: the incremental SQL transform `transform` (outlet
+    `outlet`), then each of `checks` over the rows that run produced."""
+
+    @dag(
+        dag_id=dag_id,
+        schedule=[schedule],
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=default_args(),
+        tags=TAGS,
+        doc_md=doc_md,
+    )
+    def build() -> None:
+        @task(task_id="transform", outlets=[outlet])
+        def run_transform() -> dict[str, Any]:
+            from cryptoflow_batch.jobs import transform_job  # noqa: PLC0415  # not at parse time
+
+            return transform_job(transform)
+
+        @task
+        def check(name: str, result: Any) -> None:  # result: transform's summary (an XComArg when wired)
+            from cryptoflow_batch.jobs import batch_check_job  # noqa: PLC0415
+
+            with fail_without_retry_on_bad_data():
+                batch_check_job(name, result)
+
+        result = run_transform()
+        for name in checks:
+            check.override(task_id=f"check_{name}")(name, result)
+
+    return build()
