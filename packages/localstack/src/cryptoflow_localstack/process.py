@@ -28,6 +28,8 @@ _LOG_ERROR_LINES = 10
 _ERROR_LINE = re.compile(r"\b(ERROR|FATAL|PANIC)\b|Exception|Error:")
 # Each start appends to the service's log after a line beginning with this.
 _RUN_HEADER = "\n=== "
+# Fields of /proc/<pid>/stat as _stat_fields returns them (proc(5) numbers them from 3 on).
+_STATE, _GROUP, _START_TIME = 0, 2, 19
 
 
 class ServiceError(RuntimeError):
@@ -162,6 +164,10 @@ class Process:
         # A pid file can outlive its process and the pid be reused: the marker (the service's folder, in
         # the command line or as the working directory) tells our server from a stranger.
         self._marker = marker
+        # While a process exits, the kernel releases its memory and folder before its threads are done:
+        # cmdline reads empty and cwd fails although it still holds its port and files. So a process once
+        # confirmed ours stays ours until it is gone; (pid, start time) names it, a pid reused later does not.
+        self._confirmed: tuple[int, str] | None = None
         self._popen: subprocess.Popen[bytes] | None = None
 
     def spawn(
@@ -209,14 +215,22 @@ class Process:
 
     def _is_ours(self, pid: int) -> bool:
         proc = Path(f"/proc/{pid}")
+        stat = _stat_fields(proc / "stat")
+        if stat is None or _exited(pid):
+            return False
+        identity = (pid, stat[_START_TIME])
+        if identity == self._confirmed:
+            return True
         try:
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
             # Servers may rewrite their command line (redis-server does), but they work in our folder.
             cwd = str((proc / "cwd").readlink())
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except (OSError, IndexError):
+        except OSError:
             return False
-        return state != "Z" and (cwd.startswith(self._marker) or self._marker in cmdline)
+        if cwd.startswith(self._marker) or self._marker in cmdline:
+            self._confirmed = identity
+            return True
+        return False
 
     def send(self, sig: signal.Signals, *, group: bool) -> None:
         pid = self.pid
@@ -268,13 +282,29 @@ def _wait_group_gone(pgid: int, timeout: float) -> None:
 def _group_alive(pgid: int) -> bool:
     """True while a process of the group runs; zombies (dead, not yet reaped) do not count."""
     for stat_file in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            state, _ppid, group = stat_file.read_text().rsplit(")", 1)[1].split()[:3]
-        except (OSError, IndexError, ValueError):
-            continue
-        if int(group) == pgid and state != "Z":
+        stat = _stat_fields(stat_file)
+        if stat is not None and stat[_GROUP] == str(pgid) and not _exited(int(stat_file.parent.name)):
             return True
     return False
+
+
+def _stat_fields(stat_file: Path) -> list[str] | None:
+    """The fields of a /proc stat file after the command name (state first); None once it is gone."""
+    try:
+        return stat_file.read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _exited(pid: int) -> bool:
+    """True when no thread of the process runs any more: it is gone, or a zombie its parent can reap.
+
+    Its own stat is not enough: when a killed server's main thread finishes first, it shows Z there while
+    the other threads still exit, holding the port and files, and the parent cannot reap it yet. A thread
+    in X is being released this very moment: it counts until it disappears.
+    """
+    threads = (_stat_fields(stat_file) for stat_file in Path(f"/proc/{pid}/task").glob("*/stat"))
+    return all(stat is None or stat[_STATE] == "Z" for stat in threads)
 
 
 class Service(ABC):
