@@ -32,6 +32,13 @@ _EPOCH_MONDAY_MS = 4 * DAY_MS  # 1970-01-05 was a Monday
 
 _UNIT_D = '{{"ask_price":{},"bid_price":{},"ask_size":{},"bid_size":{}}}'
 _UNIT_S = '{{"ap":{},"bp":{},"as":{},"bs":{}}}'
+# A candle frame's keys in SIMPLE format.
+_CANDLE_S = {
+    "type": "ty", "code": "cd", "candle_date_time_utc": "cdttmu", "candle_date_time_kst": "cdttmk",
+    "opening_price": "op", "high_price": "hp", "low_price": "lp", "trade_price": "tp",
+    "candle_acc_trade_volume": "catv", "candle_acc_trade_price": "catp", "timestamp": "tms",
+    "stream_type": "st",
+}  # fmt: skip
 
 
 class Level:
@@ -89,6 +96,17 @@ class Candle:
         c.high, c.low, c.close = self.high, self.low, self.close
         c.vol, c.val, c.ask, c.bid, c.last = self.vol, self.val, self.ask, self.bid, self.last
         return c
+
+    def fields(self) -> dict[str, object]:
+        """The times and prices every candle shows, in REST answers and WebSocket frames alike."""
+        return {
+            "candle_date_time_utc": iso_utc(self.start),
+            "candle_date_time_kst": iso_kst(self.start),
+            "opening_price": Decimal(price_num(self.open)),
+            "high_price": Decimal(price_num(self.high)),
+            "low_price": Decimal(price_num(self.low)),
+            "trade_price": Decimal(price_num(self.close)),
+        }
 
 
 class Trade:
@@ -630,36 +648,17 @@ class MarketState:
         c = self.live_candle(unit)
         if c is None:
             return None
+        obj: dict[str, object] = {
+            "type": f"candle.{unit}",
+            "code": self.code,
+            **c.fields(),
+            "candle_acc_trade_volume": c.vol,
+            "candle_acc_trade_price": c.val,
+            "timestamp": now,
+            "stream_type": stream,
+        }
         if simple:
-            obj: dict[str, object] = {
-                "ty": f"candle.{unit}",
-                "cd": self.code,
-                "cdttmu": iso_utc(c.start),
-                "cdttmk": iso_kst(c.start),
-                "op": Decimal(price_num(c.open)),
-                "hp": Decimal(price_num(c.high)),
-                "lp": Decimal(price_num(c.low)),
-                "tp": Decimal(price_num(c.close)),
-                "catv": c.vol,
-                "catp": c.val,
-                "tms": now,
-                "st": stream,
-            }
-        else:
-            obj = {
-                "type": f"candle.{unit}",
-                "code": self.code,
-                "candle_date_time_utc": iso_utc(c.start),
-                "candle_date_time_kst": iso_kst(c.start),
-                "opening_price": Decimal(price_num(c.open)),
-                "high_price": Decimal(price_num(c.high)),
-                "low_price": Decimal(price_num(c.low)),
-                "trade_price": Decimal(price_num(c.close)),
-                "candle_acc_trade_volume": c.vol,
-                "candle_acc_trade_price": c.val,
-                "timestamp": now,
-                "stream_type": stream,
-            }
+            obj = {_CANDLE_S[key]: value for key, value in obj.items()}
         return dumps(obj).encode()
 
     def trades_before(self, end_ts: int, cursor: int | None) -> int:

@@ -15,7 +15,7 @@ from aiohttp import web
 from upbit_sim import candles as cdl
 from upbit_sim.appkey import SIM
 from upbit_sim.market import Candle, MarketState, rate
-from upbit_sim.numfmt import DAY_MS, dash_date, dumps, iso_kst, iso_utc, price_num
+from upbit_sim.numfmt import DAY_MS, dash_date, dumps, price_num
 from upbit_sim.ticks import supported_levels, tick_size
 
 if TYPE_CHECKING:
@@ -197,12 +197,7 @@ async def ticker_all(request: web.Request) -> web.Response:
 def _candle_item(m: MarketState, c: Candle) -> dict[str, Any]:
     return {
         "market": m.code,
-        "candle_date_time_utc": iso_utc(c.start),
-        "candle_date_time_kst": iso_kst(c.start),
-        "opening_price": Decimal(price_num(c.open)),
-        "high_price": Decimal(price_num(c.high)),
-        "low_price": Decimal(price_num(c.low)),
-        "trade_price": Decimal(price_num(c.close)),
+        **c.fields(),
         "timestamp": c.last,
         "candle_acc_trade_price": c.val,
         "candle_acc_trade_volume": c.vol,
