@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
@@ -48,12 +49,28 @@ class Transform:
     source: LakeTable
     upstream: str | None = None
     """Another transform whose watermark bounds this one (it reads that transform's mart)."""
+    fill: Mapping[str, sql.Composable] = field(default_factory=dict)
+    """Values for the ``{name}`` placeholders of a SQL template."""
+
+    def statement(self) -> sql.SQL | sql.Composed:
+        template = load_sql(self.sql_name)
+        return template.format(**self.fill) if self.fill else template
+
+
+def _candles(name: str, endpoint: str, bucket: str) -> Transform:
+    """``mart.<name>`` from the closed candles of one lake endpoint: both candle marts share one template."""
+    fill = {
+        "mart": sql.Identifier("mart", name),
+        "endpoint": sql.Literal(endpoint),
+        "bucket": sql.Literal(bucket),
+    }
+    return Transform(name, "transforms/candles", LAKE_CANDLES, fill=fill)
 
 
 MARKETS = Transform("markets", "transforms/markets", LAKE_MARKETS)
 MARKET_STATS_24H = Transform("market_stats_24h", "transforms/market_stats_24h", LAKE_TICKER)
-CANDLES_1D = Transform("candles_1d", "transforms/candles_1d", LAKE_CANDLES)
-CANDLES_1M = Transform("candles_1m", "transforms/candles_1m", LAKE_CANDLES)
+CANDLES_1D = _candles("candles_1d", "candles/days", "1 day")
+CANDLES_1M = _candles("candles_1m", "candles/minutes/1", "1 minute")
 INDICATORS = Transform("indicators", "transforms/indicators", LAKE_CANDLES, upstream="candles_1d")
 TRANSFORMS = {t.name: t for t in (MARKETS, MARKET_STATS_24H, CANDLES_1D, CANDLES_1M, INDICATORS)}
 
@@ -124,7 +141,7 @@ def run_transform(conn: psycopg.Connection, transform: Transform) -> TransformRe
         lo = int(row[0])
         rows = 0
         if hi > lo:
-            cursor = conn.execute(load_sql(transform.sql_name), {"lo": lo, "hi": hi})
+            cursor = conn.execute(transform.statement(), {"lo": lo, "hi": hi})
             result = cursor.fetchone() if cursor.description else None
             rows = int(result[0]) if result is not None else cursor.rowcount
             conn.execute(

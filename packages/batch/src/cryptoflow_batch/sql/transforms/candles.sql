@@ -1,7 +1,8 @@
--- lake.candles rows of endpoint 'candles/days' with ingest_seq in (lo, hi] -> mart.candles_1d. Only
--- closed buckets: a candle collected before its bucket ended stays out until it is fetched again after.
--- An updated candle replaces the earlier one (same key), never a second row.
-INSERT INTO mart.candles_1d AS m (
+-- One template for both candle marts (see transforms.py): lake.candles rows of one endpoint with
+-- ingest_seq in (lo, hi] -> one mart table. Only closed buckets: a candle collected before its bucket
+-- ended stays out until it is fetched again after. An updated candle replaces the earlier one (same
+-- key), never a second row. The placeholders mart, endpoint and bucket are filled in before execution.
+INSERT INTO {mart} AS m (
     market, candle_start, opening_price, high_price, low_price, trade_price, volume, value, last_trade_at,
     updated_at)
 SELECT DISTINCT ON (l.market, l.candle_start)
@@ -15,9 +16,9 @@ SELECT DISTINCT ON (l.market, l.candle_start)
        cryptoflow_meta.ms_to_ts((l.payload ->> 'timestamp')::bigint),
        l.collected_at
 FROM lake.candles AS l
-WHERE l.endpoint = 'candles/days'
+WHERE l.endpoint = {endpoint}
   AND l.ingest_seq > %(lo)s AND l.ingest_seq <= %(hi)s
-  AND l.candle_start + interval '1 day' <= l.collected_at
+  AND l.candle_start + interval {bucket} <= l.collected_at
 ORDER BY l.market, l.candle_start, l.ingest_seq DESC
 ON CONFLICT (market, candle_start) DO UPDATE
     SET opening_price = EXCLUDED.opening_price,

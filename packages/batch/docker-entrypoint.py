@@ -1,0 +1,48 @@
+#!/usr/bin/env python
+"""Entrypoint of the cryptoflow-batch image (``packages/batch/Dockerfile``).
+
+    init            create the databases when missing, apply the lake/mart migrations and
+                    ``airflow db migrate``, then exit
+    standalone      the same, then every Airflow component in this one container
+    api-server, scheduler, dag-processor, triggerer: that Airflow component
+    anything else   run as given: ``cryptoflow-batch el ticker``, ``airflow dags list``
+
+Airflow is configured as in the local stack (``cryptoflow-batch airflow env``): metadata database
+``airflow`` next to ``CRYPTOFLOW_BATCH_DSN`` (or ``CRYPTOFLOW_BATCH_AIRFLOW_DSN``), LocalExecutor,
+``CRYPTOFLOW_BATCH_AIRFLOW_PARALLELISM``, the DAG folder inside the installed package, and the keys every
+component must share (JWT, API and Fernet) generated once into ``AIRFLOW_HOME``, which all Airflow
+containers of one deployment must therefore share. A variable already set (image ``ENV``, compose) wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+
+from cryptoflow_batch.airflow_local import airflow_env, prepare
+from cryptoflow_batch.settings import SettingsError, load_settings
+
+COMPONENTS = {"standalone", "api-server", "scheduler", "dag-processor", "triggerer"}
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"docker-entrypoint: {exc}", file=sys.stderr)
+        return 2
+    for key, value in airflow_env(settings).items():
+        os.environ.setdefault(key, value)
+    if argv[:1] in (["init"], ["standalone"]):
+        prepare(settings)  # idempotent; `airflow standalone` migrates its database itself
+    if argv == ["init"]:
+        return subprocess.run(["airflow", "db", "migrate"], check=False).returncode
+    command = ["airflow", *argv] if argv[:1] and argv[0] in COMPONENTS else argv
+    os.execvp(command[0], command)  # the command becomes the process the container signals
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
