@@ -1,12 +1,16 @@
-"""Microseconds per frame, on one core, of the contracts' hot paths: `parse_ws_frame`, `record_from_ws` +
-`serialize` (from a parsed frame), the whole ingest step (parse -> record -> serialize), and the sink's
-`deserialize_record` (from the serialized record); plus ingest frames per second.
+"""Microseconds per frame, on one core, of the two hot-path steps, through the pydantic models and through
+`cryptoflow_contracts.hotpath` (which must give the same bytes), and the ratio of the two:
+
+- ingest: WS frame bytes -> Kafka record bytes (`parse_ws_frame` + `record_from_ws` + `serialize`, against
+  `hotpath.ws_record`);
+- sink: Kafka record bytes -> Redis fields (`deserialize_record` + `hotpath.redis_fields`, against
+  `hotpath.stored_record`).
 
     uv run --package cryptoflow-contracts python packages/contracts/bench/bench_parse.py [--rounds 5]
 
 The frames are the recorded samples (`UPBIT_SAMPLES_DIR`, else `testdata/upbit-samples` or
 `shared/upbit-samples` above this file), in DEFAULT and in SIMPLE format. Each figure is the best of
-`--rounds` timed rounds.
+`--rounds` timed rounds; model and hotpath rounds alternate, so load on the machine hits both alike.
 """
 
 from __future__ import annotations
@@ -19,9 +23,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+import msgspec
 import pydantic
 
-from cryptoflow_contracts.records import deserialize_record, record_from_ws, serialize
+from cryptoflow_contracts import hotpath
+from cryptoflow_contracts.records import (
+    OrderbookRecord,
+    TickerRecord,
+    TradeRecord,
+    deserialize_record,
+    record_from_ws,
+    serialize,
+)
+from cryptoflow_contracts.topics import Topic
 from cryptoflow_contracts.ws import WsOrderbook, WsTicker, WsTrade, encode_ws_frame, parse_ws_frame
 
 
@@ -51,6 +65,7 @@ def per_second(items: Sequence[T], step: Callable[[T], object], rounds: int) -> 
 
 
 MarketFrame = WsTrade | WsTicker | WsOrderbook
+MarketFrameRecord = TradeRecord | TickerRecord | OrderbookRecord
 
 
 def market_frame(raw: bytes) -> MarketFrame:
@@ -59,16 +74,31 @@ def market_frame(raw: bytes) -> MarketFrame:
     return frame
 
 
-def record_step(frame: MarketFrame) -> bytes:
-    return serialize(record_from_ws(frame, received_ms=0))
+def ingest_models(raw: bytes) -> bytes:
+    return serialize(record_from_ws(market_frame(raw), received_ms=0))
 
 
-def ingest_step(raw: bytes) -> bytes:
-    return record_step(market_frame(raw))
+def ingest_hotpath(raw: bytes) -> object:
+    return hotpath.ws_record(raw, received_ms=0, source="ws")
 
 
-def deserialize_step(topic_value: tuple[str, bytes]) -> object:
-    return deserialize_record(*topic_value)
+def sink_models(topic_value: tuple[Topic, bytes]) -> object:
+    record = deserialize_record(*topic_value)
+    assert isinstance(record, MarketFrameRecord)
+    return hotpath.redis_fields(record)
+
+
+def sink_hotpath(topic_value: tuple[Topic, bytes]) -> object:
+    return hotpath.stored_record(*topic_value)
+
+
+def timed(pairs: Sequence[tuple[Sequence[T], Callable[[T], object]]], rounds: int) -> list[float]:
+    """Microseconds per item of each (items, step), best of `rounds`, the pairs' rounds interleaved."""
+    best = [float("inf")] * len(pairs)
+    for _ in range(rounds):
+        for i, (items, step) in enumerate(pairs):
+            best[i] = min(best[i], 1e6 / per_second(items, step, 1))
+    return best
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,26 +119,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     mixed = default["trade"] + default["ticker"] + default["orderbook"]
 
-    print(f"python {platform.python_version()}, pydantic {pydantic.VERSION}, {platform.machine()}, one core")
-    print(
-        f"{'frames':<24}{'bytes':>6}{'parse us':>10}{'record+ser us':>15}{'ingest us':>11}"
-        f"{'deserialize us':>16}{'ingest/s':>10}"
-    )
+    versions = f"pydantic {pydantic.VERSION}, msgspec {msgspec.__version__}"
+    print(f"python {platform.python_version()}, {versions}, one core")
+    print(f"{'':<24}{'':>6}{'ingest us per frame':^27}{'sink us per record':^27}")
+    print(f"{'frames':<24}{'bytes':>6}" + f"{'models':>9}{'hotpath':>9}{'ratio':>9}" * 2)
     rows = [(f"{kind} DEFAULT", lines) for kind, lines in default.items()]
     rows += [(f"{kind} SIMPLE", lines) for kind, lines in simple.items()]
     rows.append(("mix of the samples", mixed))
     for name, lines in rows:
         size = sum(map(len, lines)) // len(lines)
-        frames = [market_frame(raw) for raw in lines]
-        records = [record_from_ws(frame, received_ms=0) for frame in frames]
-        values = [(str(record.TOPIC), serialize(record)) for record in records]
-        parse = per_second(lines, parse_ws_frame, args.rounds)
-        record = per_second(frames, record_step, args.rounds)
-        ingest = per_second(lines, ingest_step, args.rounds)
-        deserialize = per_second(values, deserialize_step, args.rounds)
+        records = [record_from_ws(market_frame(raw), received_ms=0) for raw in lines]
+        values = [(record.TOPIC, serialize(record)) for record in records]
+        for raw, (topic, value) in zip(lines, values, strict=True):  # the same answers, or no figures
+            fast = hotpath.ws_record(raw, received_ms=0, source="ws")
+            assert isinstance(fast, hotpath.WsRecord), raw
+            assert fast.value == value, raw
+            assert hotpath.stored_record(topic, value).fields == sink_models((topic, value)), value
+        ingest_m, ingest_h = timed([(lines, ingest_models), (lines, ingest_hotpath)], args.rounds)
+        sink_m, sink_h = timed([(values, sink_models), (values, sink_hotpath)], args.rounds)
         print(
-            f"{name:<24}{size:>6}{1e6 / parse:>10.1f}{1e6 / record:>15.1f}{1e6 / ingest:>11.1f}"
-            f"{1e6 / deserialize:>16.1f}{ingest:>10,.0f}"
+            f"{name:<24}{size:>6}{ingest_m:>9.1f}{ingest_h:>9.1f}{ingest_m / ingest_h:>8.1f}x"
+            f"{sink_m:>9.1f}{sink_h:>9.1f}{sink_m / sink_h:>8.1f}x"
         )
     return 0
 

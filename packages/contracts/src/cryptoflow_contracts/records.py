@@ -23,7 +23,7 @@ from cryptoflow_contracts.fields import Change, DashDate, EpochMs, MarketCode, M
 from cryptoflow_contracts.rest import RestTradeTick
 from cryptoflow_contracts.topics import Topic
 from cryptoflow_contracts.version import CONTRACT_VERSION, is_compatible
-from cryptoflow_contracts.ws import WsOrderbook, WsTicker, WsTrade
+from cryptoflow_contracts.ws import WsModel, WsOrderbook, WsTicker, WsTrade
 
 __all__ = [
     "DeadLetterRecord",
@@ -144,8 +144,8 @@ class OrderbookUnit(RecordModel):
     """One level: the n-th best ask and the n-th best bid."""
 
     ask_price: DecimalStr
-    ask_size: DecimalStr
     bid_price: DecimalStr
+    ask_size: DecimalStr
     bid_size: DecimalStr
 
 
@@ -303,61 +303,85 @@ def _validated_record_from_ws(
     raise TypeError(f"no Kafka record for {type(frame).__name__} frames")
 
 
+# Where each record field comes from in its WS frame, in the record's field order: a frame attribute, or
+# `RECEIVED` / `SOURCE` for the two values that are not in the frame. The orderbook's `units` are built
+# from `orderbook_units`. `hotpath` reads the same tables.
+RECEIVED, SOURCE = "<received_ms>", "<source>"
+TRADE_FROM_WS: dict[str, str] = {
+    "market": "code",
+    "sequential_id": "sequential_id",
+    "trade_timestamp": "trade_timestamp",
+    "timestamp": "timestamp",
+    "received_ms": RECEIVED,
+    "price": "trade_price",
+    "volume": "trade_volume",
+    "side": "ask_bid",
+    "prev_closing_price": "prev_closing_price",
+    "change": "change",
+    "change_price": "change_price",
+    "best_ask_price": "best_ask_price",
+    "best_ask_size": "best_ask_size",
+    "best_bid_price": "best_bid_price",
+    "best_bid_size": "best_bid_size",
+    "stream_type": "stream_type",
+    "source": SOURCE,
+}
+TICKER_FROM_WS: dict[str, str] = {
+    "market": "code",
+    "trade_timestamp": "trade_timestamp",
+    "timestamp": "timestamp",
+    "received_ms": RECEIVED,
+    "opening_price": "opening_price",
+    "high_price": "high_price",
+    "low_price": "low_price",
+    "trade_price": "trade_price",
+    "prev_closing_price": "prev_closing_price",
+    "change": "change",
+    "change_price": "change_price",
+    "signed_change_price": "signed_change_price",
+    "change_rate": "change_rate",
+    "signed_change_rate": "signed_change_rate",
+    "trade_volume": "trade_volume",
+    "acc_trade_volume": "acc_trade_volume",
+    "acc_trade_price": "acc_trade_price",
+    "acc_trade_volume_24h": "acc_trade_volume_24h",
+    "acc_trade_price_24h": "acc_trade_price_24h",
+    "acc_ask_volume": "acc_ask_volume",
+    "acc_bid_volume": "acc_bid_volume",
+    "side": "ask_bid",
+    "highest_52_week_price": "highest_52_week_price",
+    "highest_52_week_date": "highest_52_week_date",
+    "lowest_52_week_price": "lowest_52_week_price",
+    "lowest_52_week_date": "lowest_52_week_date",
+    "market_state": "market_state",
+    "delisting_date": "delisting_date",
+    "stream_type": "stream_type",
+    "source": SOURCE,
+}
+ORDERBOOK_FROM_WS: dict[str, str] = {
+    "market": "market",
+    "timestamp": "timestamp",
+    "received_ms": RECEIVED,
+    "total_ask_size": "total_ask_size",
+    "total_bid_size": "total_bid_size",
+    "units": "orderbook_units",
+    "level": "level",
+    "stream_type": "stream_type",
+    "source": SOURCE,
+}
+
+
+def _values(table: dict[str, str], frame: WsModel, received_ms: object, source: object) -> dict[str, object]:
+    extra = {RECEIVED: received_ms, SOURCE: source}
+    return {name: extra[attr] if attr in extra else getattr(frame, attr) for name, attr in table.items()}
+
+
 def _trade_values(frame: WsTrade, received_ms: int, source: str) -> dict[str, object]:
-    return {
-        "market": frame.code,
-        "sequential_id": frame.sequential_id,
-        "trade_timestamp": frame.trade_timestamp,
-        "timestamp": frame.timestamp,
-        "received_ms": received_ms,
-        "price": frame.trade_price,
-        "volume": frame.trade_volume,
-        "side": frame.ask_bid,
-        "prev_closing_price": frame.prev_closing_price,
-        "change": frame.change,
-        "change_price": frame.change_price,
-        "best_ask_price": frame.best_ask_price,
-        "best_ask_size": frame.best_ask_size,
-        "best_bid_price": frame.best_bid_price,
-        "best_bid_size": frame.best_bid_size,
-        "stream_type": frame.stream_type,
-        "source": source,
-    }
+    return _values(TRADE_FROM_WS, frame, received_ms, source)
 
 
 def _ticker_values(frame: WsTicker, received_ms: int, source: str) -> dict[str, object]:
-    return {
-        "market": frame.code,
-        "trade_timestamp": frame.trade_timestamp,
-        "timestamp": frame.timestamp,
-        "received_ms": received_ms,
-        "opening_price": frame.opening_price,
-        "high_price": frame.high_price,
-        "low_price": frame.low_price,
-        "trade_price": frame.trade_price,
-        "prev_closing_price": frame.prev_closing_price,
-        "change": frame.change,
-        "change_price": frame.change_price,
-        "signed_change_price": frame.signed_change_price,
-        "change_rate": frame.change_rate,
-        "signed_change_rate": frame.signed_change_rate,
-        "trade_volume": frame.trade_volume,
-        "acc_trade_volume": frame.acc_trade_volume,
-        "acc_trade_price": frame.acc_trade_price,
-        "acc_trade_volume_24h": frame.acc_trade_volume_24h,
-        "acc_trade_price_24h": frame.acc_trade_price_24h,
-        "acc_ask_volume": frame.acc_ask_volume,
-        "acc_bid_volume": frame.acc_bid_volume,
-        "side": frame.ask_bid,
-        "highest_52_week_price": frame.highest_52_week_price,
-        "highest_52_week_date": frame.highest_52_week_date,
-        "lowest_52_week_price": frame.lowest_52_week_price,
-        "lowest_52_week_date": frame.lowest_52_week_date,
-        "market_state": frame.market_state,
-        "delisting_date": frame.delisting_date,
-        "stream_type": frame.stream_type,
-        "source": source,
-    }
+    return _values(TICKER_FROM_WS, frame, received_ms, source)
 
 
 _UNIT_FIELDS = frozenset(OrderbookUnit.model_fields)
@@ -374,8 +398,8 @@ def _built_units(frame: WsOrderbook) -> list[OrderbookUnit]:
             "__dict__",
             {
                 "ask_price": u.ask_price,
-                "ask_size": u.ask_size,
                 "bid_price": u.bid_price,
+                "ask_size": u.ask_size,
                 "bid_size": u.bid_size,
             },
         )
@@ -388,7 +412,7 @@ def _built_units(frame: WsOrderbook) -> list[OrderbookUnit]:
 
 def _unit_values(frame: WsOrderbook) -> list[dict[str, object]]:
     return [
-        {"ask_price": u.ask_price, "ask_size": u.ask_size, "bid_price": u.bid_price, "bid_size": u.bid_size}
+        {"ask_price": u.ask_price, "bid_price": u.bid_price, "ask_size": u.ask_size, "bid_size": u.bid_size}
         for u in frame.orderbook_units
     ]
 
@@ -396,17 +420,9 @@ def _unit_values(frame: WsOrderbook) -> list[dict[str, object]]:
 def _orderbook_values(
     frame: WsOrderbook, received_ms: int, source: str, units: Sequence[object]
 ) -> dict[str, object]:
-    return {
-        "market": frame.market,
-        "timestamp": frame.timestamp,
-        "received_ms": received_ms,
-        "total_ask_size": frame.total_ask_size,
-        "total_bid_size": frame.total_bid_size,
-        "units": units,
-        "level": frame.level,
-        "stream_type": frame.stream_type,
-        "source": source,
-    }
+    values = _values(ORDERBOOK_FROM_WS, frame, received_ms, source)
+    values["units"] = units
+    return values
 
 
 def record_from_rest_trade(

@@ -47,6 +47,7 @@ __all__ = [
     "WsTrade",
     "encode_ws_frame",
     "parse_ws_frame",
+    "split_depth",
 ]
 
 
@@ -270,14 +271,18 @@ class WsOrderbook(WsModel):
 
     @property
     def market(self) -> str:
-        market, _, depth = self.code.rpartition(".")
-        return market if market and depth.isdigit() else self.code
+        return split_depth(self.code)[0]
 
     @property
     def depth(self) -> int | None:
         """The N of a `code.N` subscription, None when the code has no suffix."""
-        market, _, depth = self.code.rpartition(".")
-        return int(depth) if market and depth.isdigit() else None
+        return split_depth(self.code)[1]
+
+
+def split_depth(code: str) -> tuple[str, int | None]:
+    """`KRW-BTC.15` -> (`KRW-BTC`, 15); a code without a depth suffix -> (code, None)."""
+    market, _, depth = code.rpartition(".")
+    return (market, int(depth)) if market and depth.isascii() and depth.isdigit() else (code, None)
 
 
 _CANDLE_KEYS = {

@@ -21,17 +21,10 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
 from cryptoflow_contracts.errors import FrameError
-from cryptoflow_contracts.records import (
-    DeadLetterRecord,
-    MarketRecord,
-    RecordHeaders,
-    Source,
-    TradeRecord,
-    record_from_ws,
-    serialize,
-)
+from cryptoflow_contracts.hotpath import WsRecord, ws_record
+from cryptoflow_contracts.records import DeadLetterRecord, RecordHeaders, Source, TradeRecord, serialize
 from cryptoflow_contracts.topics import Topic
-from cryptoflow_contracts.ws import WsError, WsFrame, WsOrderbook, WsTicker, WsTrade, parse_ws_frame
+from cryptoflow_contracts.ws import WsError, WsFrame
 from cryptoflow_ingest.connection import Frame, Watermark, now_ms
 from cryptoflow_ingest.metrics import IngestMetrics
 from cryptoflow_ingest.tracker import TradeTracker
@@ -171,27 +164,22 @@ class Publisher:
     ) -> tuple[Topic, bytes | None, bytes, str] | None:
         """(topic, key, value, source) for a frame: its record, a dead letter, or None (control frames)."""
         try:
-            frame = parse_ws_frame(raw)
+            out = ws_record(raw, received_ms=received_ms, source=SOURCE_WS)
         except FrameError as exc:
             batch.kinds["invalid"] += 1
             return self._dead_letter(raw, exc.reason, received_ms)
-        record: MarketRecord
-        try:
-            if isinstance(frame, WsTrade):
-                record = record_from_ws(frame, received_ms=received_ms, source=SOURCE_WS)
-                self._tracker.seen(record.market, frame.sequential_id, frame.trade_timestamp)
-                batch.trades.append((record.market, frame.trade_timestamp))
-            elif isinstance(frame, WsTicker | WsOrderbook):
-                record = record_from_ws(frame, received_ms=received_ms, source=SOURCE_WS)
-            else:
-                self._control_frame(frame, batch)
-                return None
         except ValueError as exc:  # the frame validated, so this would be a contracts bug: keep it
             return self._dead_letter(raw, f"no record for a valid frame: {exc}", received_ms)
-        batch.kinds[record.kind] += 1
-        mark.exchange_ms = max(mark.exchange_ms, frame.timestamp)
-        self.lag_ms = received_ms - frame.timestamp
-        return record.TOPIC, record.market.encode(), serialize(record), SOURCE_WS
+        if not isinstance(out, WsRecord):
+            self._control_frame(out, batch)
+            return None
+        if out.sequential_id is not None and out.trade_timestamp is not None:
+            self._tracker.seen(out.market, out.sequential_id, out.trade_timestamp)
+            batch.trades.append((out.market, out.trade_timestamp))
+        batch.kinds[out.kind] += 1
+        mark.exchange_ms = max(mark.exchange_ms, out.timestamp)
+        self.lag_ms = received_ms - out.timestamp
+        return out.topic, out.market.encode(), out.value, SOURCE_WS
 
     def _control_frame(self, frame: WsFrame, batch: _Batch) -> None:
         batch.kinds[frame.KIND] += 1

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 
 from cryptoflow_contracts.errors import DecodeError, IncompatibleVersionError
-from cryptoflow_contracts.records import (
-    OrderbookRecord,
-    RecordHeaders,
-    TickerRecord,
-    TradeRecord,
-    deserialize_record,
-)
+from cryptoflow_contracts.hotpath import StoredRecord, stored_record
+from cryptoflow_contracts.records import RecordHeaders
 from cryptoflow_contracts.topics import Topic
 from cryptoflow_contracts.version import is_compatible, require_compatible
 from cryptoflow_stream_sink.writer import LatestEntry, MarketSeen, Plan, TradeEntry
 
 KIND_BY_TOPIC = {Topic.TRADE: "trade", Topic.TICKER: "ticker", Topic.ORDERBOOK: "orderbook"}
-_NOT_STORED = {"kind"}  # constant per topic
-_Latest = TypeVar("_Latest", TickerRecord, OrderbookRecord)
 
 
 class Message(Protocol):
@@ -59,7 +51,7 @@ class DecodedBatch:
     """Tickers and orderbooks that a newer record of the same market in this batch replaces."""
 
 
-def decode(message: Message, topic: Topic) -> TradeRecord | TickerRecord | OrderbookRecord:
+def decode(message: Message, topic: Topic) -> StoredRecord:
     """The record in `message`, read from contract topic `topic`; `ValueError` says why it is refused."""
     headers = RecordHeaders.from_kafka(message.headers)
     if not _compatible(headers.contract_version):
@@ -68,10 +60,7 @@ def decode(message: Message, topic: Topic) -> TradeRecord | TickerRecord | Order
         raise DecodeError(f"header contract={headers.contract!r} on topic {topic}")
     if message.value is None:
         raise DecodeError("empty record value (tombstone)")
-    record = deserialize_record(topic, message.value)
-    if not isinstance(record, TradeRecord | TickerRecord | OrderbookRecord):
-        raise DecodeError(f"a {type(record).__name__} on topic {topic}")
-    return record
+    return stored_record(topic, message.value)
 
 
 @lru_cache(maxsize=64)
@@ -83,8 +72,8 @@ def _compatible(version: str) -> bool:
 def build(messages: Iterable[Message], topics: Mapping[str, Topic]) -> DecodedBatch:
     """`topics` maps the Kafka topic names read to their contract topics (they differ by a prefix)."""
     out = DecodedBatch()
-    tickers: dict[str, TickerRecord] = {}
-    books: dict[str, OrderbookRecord] = {}
+    tickers: dict[str, StoredRecord] = {}
+    books: dict[str, StoredRecord] = {}
     for message in messages:
         topic = topics[message.topic]
         out.records_in[KIND_BY_TOPIC[topic]] += 1
@@ -93,45 +82,31 @@ def build(messages: Iterable[Message], topics: Mapping[str, Topic]) -> DecodedBa
         except (DecodeError, IncompatibleVersionError) as exc:
             out.dead.append(DeadLetter(message, str(exc)))
             continue
-        if isinstance(record, TradeRecord):
-            entry = TradeEntry(record.sequential_id, record.trade_timestamp, fields_of(record))
+        if topic is Topic.TRADE:
+            assert record.sequential_id is not None
+            entry = TradeEntry(record.sequential_id, record.time_ms, record.fields)
             out.plan.trades.setdefault(record.market, []).append(entry)
-            _seen(out.plan, record.market, record.trade_timestamp)
-        elif isinstance(record, TickerRecord):
+            _seen(out.plan, record.market, record.time_ms)
+        elif topic is Topic.TICKER:
             _keep_newest(out, tickers, record)
-            _seen(out.plan, record.market, record.timestamp, status=record.market_state or "")
+            _seen(out.plan, record.market, record.time_ms, status=record.market_state or "")
         else:
             _keep_newest(out, books, record)
-            _seen(out.plan, record.market, record.timestamp)
-    # Encoded once per market: only the newest record of a batch is written.
+            _seen(out.plan, record.market, record.time_ms)
+    # Only the newest record of a market in a batch is written.
     for market, ticker in tickers.items():
-        out.plan.tickers[market] = LatestEntry("timestamp", ticker.timestamp, fields_of(ticker))
+        out.plan.tickers[market] = LatestEntry("timestamp", ticker.time_ms, ticker.fields)
     for market, book in books.items():
-        out.plan.orderbooks[market] = LatestEntry("timestamp", book.timestamp, fields_of(book))
+        out.plan.orderbooks[market] = LatestEntry("timestamp", book.time_ms, book.fields)
     return out
 
 
-def fields_of(record: TradeRecord | TickerRecord | OrderbookRecord) -> tuple[str, ...]:
-    """Field/value pairs for Redis: every field but `kind`; decimals keep their exact text; null fields are
-    left out; the orderbook's `units` is a JSON array of objects of decimal strings."""
-    pairs: list[str] = []
-    for name, value in record.model_dump(mode="json", exclude=_NOT_STORED, exclude_none=True).items():
-        pairs += (name, value if type(value) is str else _text(value))
-    return tuple(pairs)
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, list | dict):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)
-
-
-def _keep_newest(out: DecodedBatch, newest: dict[str, _Latest], record: _Latest) -> None:
+def _keep_newest(out: DecodedBatch, newest: dict[str, StoredRecord], record: StoredRecord) -> None:
     # A market lives in one partition, so records arrive here in offset order: on a tie the later wins.
     current = newest.get(record.market)
     if current is not None:
         out.superseded[record.kind] += 1
-        if current.timestamp > record.timestamp:
+        if current.time_ms > record.time_ms:
             return
     newest[record.market] = record
 
