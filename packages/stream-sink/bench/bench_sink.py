@@ -47,7 +47,7 @@ from cryptoflow_localstack.redis_server import RedisServer
 from cryptoflow_stream_sink.batch import build
 from cryptoflow_stream_sink.settings import SinkSettings
 from cryptoflow_stream_sink.sink import StreamSink
-from cryptoflow_stream_sink.writer import Plan, RedisWriter
+from cryptoflow_stream_sink.writer import Plan, RedisWriter, round_trip
 
 PREFIX = "bench."
 T0 = 1_773_278_125_000
@@ -171,26 +171,22 @@ def plans(all_records: Sequence[RecordModel], batch_size: int) -> list[Plan]:
 
 
 async def ceiling(redis: Redis, batches: Sequence[Plan], maxlen: int) -> float:
-    """Plain pipelined writes of the same encoded fields: XADD MAXLEN ~ and DEL+HSET."""
+    """Plain pipelined writes of the same encoded fields, XADD MAXLEN ~ and DEL+HSET, sent as the sink
+    sends (`round_trip`: packed by hiredis)."""
     await redis.flushdb()
     started = time.perf_counter()
     for plan in batches:
-        pipe = redis.pipeline(transaction=False)
+        commands: list[tuple[object, ...]] = []
         for market, trades in plan.trades.items():
             key = redis_keys.trades_key(market)
-            for trade in trades:
-                pairs = dict(zip(trade.fields[::2], trade.fields[1::2], strict=True))
-                pipe.xadd(key, pairs, maxlen=maxlen, approximate=True)  # type: ignore[arg-type]
+            commands += [("XADD", key, "MAXLEN", "~", maxlen, "*", *trade.fields) for trade in trades]
         for key_of, latest in (
             (redis_keys.ticker_key, plan.tickers),
             (redis_keys.orderbook_key, plan.orderbooks),
         ):
             for market, entry in latest.items():
-                pipe.delete(key_of(market))
-                pipe.hset(
-                    key_of(market), mapping=dict(zip(entry.fields[::2], entry.fields[1::2], strict=True))
-                )
-        await pipe.execute()
+                commands += [("DEL", key_of(market)), ("HSET", key_of(market), *entry.fields)]
+        await round_trip(redis, commands)
     return time.perf_counter() - started
 
 
