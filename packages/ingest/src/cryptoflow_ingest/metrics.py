@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from cryptoflow_contracts import hotpath
+
 
 class IngestMetrics:
     def __init__(self) -> None:
@@ -37,6 +39,13 @@ class IngestMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=r,
         )
+        # The contracts count for the whole process; real traffic should leave only control frames and
+        # invalid ones to the models (a rising share of market frames means the exchange's format changed).
+        Gauge(
+            "cryptoflow_ingest_frames_left_to_models",
+            "Frames the contracts' fast path left to the pydantic models, since the process started",
+            registry=r,
+        ).set_function(lambda: hotpath.LEFT_TO_MODELS["ingest"])
         self.lag_ms = Gauge(
             "cryptoflow_ingest_lag_ms", "Receive time minus exchange time of the latest frame", registry=r
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from cryptoflow_contracts import hotpath
+
 KINDS = ("trade", "ticker", "orderbook")
 
 
@@ -51,6 +53,12 @@ class SinkMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=r,
         )
+        # The contracts count for the whole process; records our ingest wrote should never need the models.
+        Gauge(
+            "cryptoflow_sink_records_left_to_models",
+            "Records the contracts' fast path left to the pydantic models, since the process started",
+            registry=r,
+        ).set_function(lambda: hotpath.LEFT_TO_MODELS["sink"])
         self.lag = Gauge(
             "cryptoflow_sink_consumer_lag",
             "Records behind the high watermark, summed over this member's partitions, by topic",
