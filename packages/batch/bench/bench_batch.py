@@ -3,9 +3,9 @@
 1. EL wall time per run for every market against upbit-sim (~700 markets, Upbit's 10 req/s limit on):
    the ticker EL (``/v1/ticker/all`` + listing) and, for contrast, the rate-limit bound of a per-market
    endpoint (one daily-candle request per market).
-2. Transform time of ``market_stats_24h`` and ``indicators`` at growing lake sizes: a full build from
-   scratch, then one incremental run over one new interval/day. Incremental cost should follow the new
-   rows (flat across sizes); the full build follows the table.
+2. Transform time of ``market_stats_24h``, ``candles_1d`` and ``indicators`` at growing lake sizes: a full
+   build from scratch, then three incremental runs, each over one new interval/day (median printed).
+   Incremental cost should follow the new rows (flat across sizes); the full build follows the table.
 
     uv run --package cryptoflow-batch python packages/batch/bench/bench_batch.py [--sizes 1000000,3000000]
         [--markets 700] [--dsn postgresql://...]   # without --dsn a throwaway PostgreSQL is started
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import statistics
 import tempfile
 import time
@@ -121,6 +122,9 @@ def sim_listing(rest_url: str) -> list[object]:
 SQL = Path(__file__).with_name("sql")
 TICKER_ROWS_SQL = (SQL / "ticker_rows.sql").read_text()
 CANDLE_ROWS_SQL = (SQL / "candle_rows.sql").read_text()
+# Incremental runs per lake size (each over one new interval / day); the median is reported, since the
+# machine is shared and a single run can be hit by autovacuum or another process.
+INCREMENTAL_RUNS = 3
 
 
 def grow(
@@ -182,33 +186,39 @@ def bench_transforms(admin_dsn: str, sizes: list[int], markets: int) -> None:
             timed("market_stats_24h over all new rows", lambda: run_transform(conn, MARKET_STATS_24H))
             timed("candles_1d over all new rows", lambda: run_transform(conn, CANDLES_1D))
             timed("indicators over all new rows", lambda: run_transform(conn, INDICATORS))
-            # One more 10-minute interval / one more day: the incremental cost.
-            grow(
-                conn,
-                sql=TICKER_ROWS_SQL,
-                table="lake.ticker",
-                start=ticker_intervals,
-                count=1,
-                markets=markets,
-                step="10m",
-            )
-            grow(
-                conn,
-                sql=CANDLE_ROWS_SQL,
-                table="lake.candles",
-                start=candle_days,
-                count=1,
-                markets=markets,
-                step="1d",
-            )
-            ticker_intervals += 1
-            candle_days += 1
-            timed(
-                f"market_stats_24h incremental ({markets} new rows)",
-                lambda: run_transform(conn, MARKET_STATS_24H),
-            )
-            timed(f"candles_1d incremental ({markets} new rows)", lambda: run_transform(conn, CANDLES_1D))
-            timed(f"indicators incremental ({markets} new days)", lambda: run_transform(conn, INDICATORS))
+            # One more 10-minute interval / one more day, INCREMENTAL_RUNS times: the incremental cost.
+            incremental: dict[str, list[float]] = {}
+            for _ in range(INCREMENTAL_RUNS):
+                grow(
+                    conn,
+                    sql=TICKER_ROWS_SQL,
+                    table="lake.ticker",
+                    start=ticker_intervals,
+                    count=1,
+                    markets=markets,
+                    step="10m",
+                )
+                grow(
+                    conn,
+                    sql=CANDLE_ROWS_SQL,
+                    table="lake.candles",
+                    start=candle_days,
+                    count=1,
+                    markets=markets,
+                    step="1d",
+                )
+                ticker_intervals += 1
+                candle_days += 1
+                for label, transform in (
+                    (f"market_stats_24h incremental ({markets} new rows)", MARKET_STATS_24H),
+                    (f"candles_1d incremental ({markets} new rows)", CANDLES_1D),
+                    (f"indicators incremental ({markets} new days)", INDICATORS),
+                ):
+                    incremental.setdefault(label, []).append(
+                        timed(label, functools.partial(run_transform, conn, transform))
+                    )
+            for label, seconds in incremental.items():
+                print(f"  {label}: median {statistics.median(seconds):.3f} s of {len(seconds)} runs")
             timed("market_stats_24h with nothing new", lambda: run_transform(conn, MARKET_STATS_24H))
 
 

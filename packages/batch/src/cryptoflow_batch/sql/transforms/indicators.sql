@@ -1,6 +1,9 @@
 -- mart.candles_1d -> mart.indicators, for the markets whose daily candles arrived in lake ingest_seq
--- (lo, hi] and only from their earliest changed day on. Each indicator depends on a fixed trailing window
--- of rows, so reading 60 earlier candles per market is enough to recompute those days exactly.
+-- (lo, hi]. Every indicator is a function of a fixed number of trailing candles (at most 60, for ma_60), so
+-- a changed candle only changes its own row and the 59 rows after it, and recomputing a row needs the 59
+-- rows before it. Per market the statement therefore reads the candles from 59 before the first changed
+-- one to 59 after the last changed one, and rewrites the rows from the first changed candle to that end:
+-- an incremental run costs in proportion to the new candles, whatever the length of the history.
 --
 -- Definitions (window functions over closed UTC-day candles, one row per traded day):
 --   ma_N           mean close of the last N candles (NULL until N exist)
@@ -13,21 +16,33 @@
 -- Simple means rather than Wilder's smoothing keep every value a pure window function (no recursion),
 -- which is what makes the incremental recompute exact.
 WITH changed AS (
-    SELECT l.market, min(l.candle_start) AS from_start
+    SELECT l.market, min(l.candle_start) AS first_start, max(l.candle_start) AS last_start
     FROM lake.candles AS l
     WHERE l.endpoint = 'candles/days' AND l.ingest_seq > %(lo)s AND l.ingest_seq <= %(hi)s
     GROUP BY l.market
 ), bounds AS (
-    SELECT c.market, c.from_start,
+    -- read_from: the 59th candle before the first changed one; read_to: the 59th after the last changed
+    -- one (open-ended when the history is shorter). Each is a short walk along the primary key.
+    SELECT c.market, c.first_start,
            coalesce((SELECT k.candle_start FROM mart.candles_1d AS k
-                     WHERE k.market = c.market AND k.candle_start < c.from_start
-                     ORDER BY k.candle_start DESC OFFSET 59 LIMIT 1), '-infinity') AS lookback_start
+                     WHERE k.market = c.market AND k.candle_start < c.first_start
+                     ORDER BY k.candle_start DESC OFFSET 58 LIMIT 1), '-infinity') AS read_from,
+           coalesce((SELECT k.candle_start FROM mart.candles_1d AS k
+                     WHERE k.market = c.market AND k.candle_start >= c.last_start
+                     ORDER BY k.candle_start OFFSET 59 LIMIT 1), 'infinity') AS read_to
     FROM changed AS c
 ), src AS (
-    SELECT k.market, k.candle_start, k.high_price, k.low_price, k.trade_price AS close, k.volume,
-           lag(k.trade_price) OVER (PARTITION BY k.market ORDER BY k.candle_start) AS prev_close
-    FROM mart.candles_1d AS k
-    JOIN bounds AS b ON b.market = k.market AND k.candle_start >= b.lookback_start
+    SELECT b.market, b.first_start, k.candle_start, k.high_price, k.low_price, k.close, k.volume,
+           lag(k.close) OVER (PARTITION BY b.market ORDER BY k.candle_start) AS prev_close
+    FROM bounds AS b
+    -- OFFSET 0 keeps the subquery as it is written: one index range scan per market, never a join
+    -- that reads every candle of the table and filters afterwards.
+    CROSS JOIN LATERAL (
+        SELECT k.candle_start, k.high_price, k.low_price, k.trade_price AS close, k.volume
+        FROM mart.candles_1d AS k
+        WHERE k.market = b.market AND k.candle_start >= b.read_from AND k.candle_start <= b.read_to
+        OFFSET 0
+    ) AS k
 ), moves AS (
     SELECT s.*,
            CASE WHEN s.prev_close IS NOT NULL THEN greatest(s.close - s.prev_close, 0) END AS gain,
@@ -37,7 +52,7 @@ WITH changed AS (
                               abs(s.low_price - s.prev_close)) END AS true_range
     FROM src AS s
 ), windows AS (
-    SELECT m.market, m.candle_start, m.close,
+    SELECT m.market, m.first_start, m.candle_start, m.close,
            count(*) OVER w5 AS n5, avg(m.close) OVER w5 AS mean5,
            count(*) OVER w20 AS n20, avg(m.close) OVER w20 AS mean20,
            count(*) OVER w60 AS n60, avg(m.close) OVER w60 AS mean60,
@@ -51,7 +66,7 @@ WITH changed AS (
            w30 AS (PARTITION BY m.market ORDER BY m.candle_start ROWS 29 PRECEDING),
            w60 AS (PARTITION BY m.market ORDER BY m.candle_start ROWS 59 PRECEDING)
 ), indicators AS (
-    SELECT w.market, w.candle_start, w.close,
+    SELECT w.market, w.first_start, w.candle_start, w.close,
            CASE WHEN w.n5 = 5 THEN w.mean5 END AS ma_5,
            CASE WHEN w.n20 = 20 THEN w.mean20 END AS ma_20,
            CASE WHEN w.n60 = 60 THEN w.mean60 END AS ma_60,
@@ -76,8 +91,7 @@ SELECT x.market, (x.candle_start AT TIME ZONE 'UTC')::date, x.close, x.ma_5, x.m
        coalesce(x.ma_5 > x.ma_20 AND x.prev_ma_5 <= x.prev_ma_20, false),
        coalesce(x.ma_5 < x.ma_20 AND x.prev_ma_5 >= x.prev_ma_20, false)
 FROM crosses AS x
-JOIN bounds AS b ON b.market = x.market
-WHERE x.candle_start >= b.from_start
+WHERE x.candle_start >= x.first_start  -- the rows before only fed the windows
 ON CONFLICT (market, day) DO UPDATE
     SET close = EXCLUDED.close,
         ma_5 = EXCLUDED.ma_5,
