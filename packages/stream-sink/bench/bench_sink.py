@@ -42,7 +42,7 @@ from cryptoflow_contracts.records import (
     serialize,
 )
 from cryptoflow_contracts.topics import Topic
-from cryptoflow_localstack.kafka_broker import KafkaBroker
+from cryptoflow_localstack.kafka_broker import SERVER_JVM_FLAGS, KafkaBroker
 from cryptoflow_localstack.redis_server import RedisServer
 from cryptoflow_stream_sink.batch import build
 from cryptoflow_stream_sink.settings import SinkSettings
@@ -250,7 +250,7 @@ async def whole_sink(settings: SinkSettings, total: int) -> tuple[float, StreamS
 async def main_async(args: argparse.Namespace) -> None:
     state = Path(tempfile.mkdtemp(prefix="cryptoflow-sink-bench-"))
     print(f"state in {state}")
-    broker = KafkaBroker(state / "kafka")
+    broker = KafkaBroker(state / "kafka", jvm_flags=SERVER_JVM_FLAGS)
     redis_server = RedisServer(state / "redis")
     broker.start()
     redis_server.start()

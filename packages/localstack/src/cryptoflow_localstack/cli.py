@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 
 from cryptoflow_localstack.install import ensure_installed, run_install
-from cryptoflow_localstack.kafka_broker import KafkaBroker
+from cryptoflow_localstack.kafka_broker import SERVER_JVM_FLAGS, KafkaBroker
 from cryptoflow_localstack.postgres_server import PostgresServer
 from cryptoflow_localstack.process import Service, ServiceError
 from cryptoflow_localstack.redis_server import RedisServer
@@ -76,6 +76,7 @@ def _service(name: str, settings: Settings) -> Service:
             controller_port=settings.kafka_controller_port,
             kafka_version=settings.kafka_version,
             libs_dir=kafka_libs_dir(settings.kafka_version, settings.cache_dir),
+            jvm_flags=SERVER_JVM_FLAGS,  # the stack runs for hours: no test shortcuts
         )
     if name == "postgres":
         return PostgresServer(folder, port=settings.postgres_port)

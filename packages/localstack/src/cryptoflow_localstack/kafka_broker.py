@@ -7,7 +7,7 @@ import base64
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -26,13 +26,24 @@ from cryptoflow_localstack.settings import DEFAULT_KAFKA_VERSION, check_kafka_ve
 _T = TypeVar("_T")
 _TOPIC_ALREADY_EXISTS = 36
 
-# Lean JVM for a shared 2-core box: a small heap, the serial collector, and C1 only. Measured here, median
-# first start: 2.9 s vs 3.0 s with C2 on an idle box, 5.4-7.0 s vs 7.6-9.4 s on a busy one; a test broker
-# never runs long enough for C2 to pay off.
-_JVM_FLAGS = (
+# Lean JVM for tests on a shared 2-core box: a small heap, the serial collector, and C1 only. Measured here,
+# median first start: 2.9 s vs 3.0 s with C2 on an idle box, 5.4-7.0 s vs 7.6-9.4 s on a busy one; a test
+# broker never runs long enough for C2 to pay off.
+TEST_JVM_FLAGS = (
     "-Xms64m",
     "-XX:+UseSerialGC",
     "-XX:TieredStopAtLevel=1",
+    "-XX:-UsePerfData",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-Djava.awt.headless=true",
+)
+# A broker that runs for long (the local stack) or is measured (benchmarks): what Kafka's own start script
+# uses, G1 with short pause goals and both JIT compilers, and the whole heap from the start.
+SERVER_JVM_FLAGS = (
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
     "-XX:-UsePerfData",
     "-XX:+ExitOnOutOfMemoryError",
     "-Djava.awt.headless=true",
@@ -91,6 +102,7 @@ class KafkaBroker(Service):
         kafka_version: str = DEFAULT_KAFKA_VERSION,
         libs_dir: Path | str | None = None,
         heap: str = "512m",
+        jvm_flags: Sequence[str] = TEST_JVM_FLAGS,
         start_timeout: float = 120.0,
         stop_timeout: float = 30.0,
     ) -> None:
@@ -99,6 +111,7 @@ class KafkaBroker(Service):
         self.kafka_version = check_kafka_version(kafka_version, source="kafka_version")
         self.libs_dir = Path(libs_dir) if libs_dir is not None else kafka_libs_dir(self.kafka_version)
         self.heap = heap
+        self.jvm_flags = tuple(jvm_flags)
 
     @property
     def bootstrap_servers(self) -> str:
@@ -192,7 +205,16 @@ class KafkaBroker(Service):
             if self._log4j2
             else f"-Dlog4j.configuration=file:{log_config}"
         )
-        return [_java(), f"-Xmx{self.heap}", *_JVM_FLAGS, logging, "-cp", f"{self.libs_dir}/*"]
+        start_heap = [] if any(f.startswith("-Xms") for f in self.jvm_flags) else [f"-Xms{self.heap}"]
+        return [
+            _java(),
+            f"-Xmx{self.heap}",
+            *start_heap,
+            *self.jvm_flags,
+            logging,
+            "-cp",
+            f"{self.libs_dir}/*",
+        ]
 
     def _server_properties(self) -> str:
         listener, controller = f"{self.host}:{self.port}", f"{self.host}:{self.controller_port}"
