@@ -331,6 +331,16 @@ async def count_missing(redis: Redis, expected: dict[str, set[int]]) -> int:
     return missing
 
 
+async def show_missing(redis: Redis, expected: dict[str, set[int]], started_ms: int) -> None:
+    """Which trades are missing: evidence for finding where they went (ingest and sink logs)."""
+    for market, ids in expected.items():
+        entries = await redis.xrange(redis_keys.trades_key(market))
+        lost = sorted(ids - {int(f[b"sequential_id"]) for _, f in entries})
+        if lost:
+            shown = ", ".join(f"{sid} (+{sid // 10_000 - started_ms} ms)" for sid in lost[:5])
+            print(f"           missing {market}: {len(lost)}: {shown}{' ...' if len(lost) > 5 else ''}")
+
+
 async def read_kafka_latencies(
     bootstrap: str, topic: str, out: list[float], split: list[tuple[int, int]], stop: asyncio.Event
 ) -> None:
@@ -459,6 +469,8 @@ async def run_rate(sim: Sim, markets: list[str], kafka: KafkaBroker, redis_url: 
             await asyncio.sleep(0.05)
         # Still missing after the drain deadline: lost, or too far behind to count as sustained.
         missing = await count_missing(redis, expected)
+        if missing:
+            await show_missing(redis, expected, started_ms)
         stop.set()
         await asyncio.gather(*readers)
         # The last trade became visible when the Redis reader last saw anything.

@@ -265,19 +265,22 @@ class StreamSink:
         read = sum(total("cryptoflow_sink_records_in_total", kind=kind) for kind in KINDS)
         written = {kind: total("cryptoflow_sink_records_out_total", kind=kind) for kind in KINDS}
         duplicates = total("cryptoflow_sink_records_skipped_total", kind="trade", reason="duplicate")
+        expired = total("cryptoflow_sink_records_skipped_total", kind="trade", reason="expired")
         dead = sum(total("cryptoflow_sink_dlq_total", topic=topic) for topic in self._topics)
         lag = self._lag()
         last_time, last_read = self._last_report
         rate = (read - last_read) / max(now - last_time, 1e-9)
         self._last_report = (now, read)
         log.info(
-            "read %d (%.0f/s) | written trade %d ticker %d orderbook %d | duplicates %d | dlq %d | lag %s",
+            "read %d (%.0f/s) | written trade %d ticker %d orderbook %d | duplicates %d expired %d | dlq %d"
+            " | lag %s",
             read,
             rate,
             written["trade"],
             written["ticker"],
             written["orderbook"],
             duplicates,
+            expired,
             dead,
             "?" if lag is None else lag,
         )
