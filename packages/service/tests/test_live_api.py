@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from redis.connection import AbstractConnection
 
 from cryptoflow_service.common.timeutils import now_ms
 from servicetest import plant
@@ -81,6 +82,7 @@ def test_realtime_one_market(api: Any, live: Any) -> None:
     assert api.get("/api/realtime-price/KRW-NONE/").status_code == 404
     assert api.get("/api/realtime-price/USDT-NEW/").json()["detail"] == "No live ticker for USDT-NEW."
     assert api.get("/api/realtime-price/not_a_market/").status_code == 400
+    assert api.head("/api/realtime-price/krw-eth/").status_code == 200
 
 
 def test_trades_newest_first_by_trade_time_then_id(api: Any, redis_client: Any) -> None:
@@ -194,6 +196,62 @@ def test_anonymous_reads_are_throttled(api: Any, live: Any, settings: Any) -> No
     assert int(response["Retry-After"]) <= 60
 
 
+@pytest.mark.parametrize("path", ["/api/realtime-price/KRW-BTC/", "/api/orderbook/KRW-BTC/"])
+def test_one_market_is_one_redis_round_trip(
+    api: Any, live: Any, settings: Any, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """The throttle's counter goes to Redis in the same pipeline as the view's read."""
+    plant.orderbook(live, "KRW-BTC", received_ms=now_ms(), levels=[("105", "1", "104", "2")])
+    settings.CRYPTOFLOW_SERVICE = settings.CRYPTOFLOW_SERVICE.model_copy(
+        update={"anon_throttle_rate": "100/hour"}
+    )
+    assert api.get(path).status_code == 200  # connects (and health-checks) before counting
+    sent: list[object] = []
+    send = AbstractConnection.send_packed_command
+
+    def counting_send(self: AbstractConnection, command: object, check_health: bool = True) -> None:
+        sent.append(command)
+        send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_send)
+    response = api.get(path)
+    assert response.status_code == 200
+    assert response.json()["market"] == "KRW-BTC"
+    assert len(sent) == 1
+    monkeypatch.undo()
+    [counter] = live.keys("throttle:anon:*")
+    assert live.get(counter) == "2"
+    assert 0 < live.ttl(counter) <= 3601
+
+
+def test_bad_requests_count_and_429_comes_first(api: Any, live: Any, settings: Any) -> None:
+    settings.CRYPTOFLOW_SERVICE = settings.CRYPTOFLOW_SERVICE.model_copy(
+        update={"anon_throttle_rate": "2/hour"}
+    )
+    assert api.get("/api/realtime-price/KRW-BTC/").status_code == 200
+    assert api.get("/api/realtime-price/not_a_market/").status_code == 400
+    for path in (
+        "/api/realtime-price/KRW-BTC/",
+        "/api/realtime-price/not_a_market/",
+        "/api/orderbook/KRW-NONE/",
+    ):
+        response = api.get(path)
+        assert response.status_code == 429, path
+        assert 0 < int(response["Retry-After"]) <= 3600
+
+
+def test_x_forwarded_for_does_not_buy_a_fresh_count(api: Any, live: Any, settings: Any) -> None:
+    """No proxy is trusted by default (`CRYPTOFLOW_SERVICE_TRUSTED_PROXIES=0`): the header is ignored."""
+    settings.CRYPTOFLOW_SERVICE = settings.CRYPTOFLOW_SERVICE.model_copy(
+        update={"anon_throttle_rate": "2/hour"}
+    )
+    statuses = [
+        api.get("/api/realtime-price/KRW-BTC/", HTTP_X_FORWARDED_FOR=f"203.0.113.{host}").status_code
+        for host in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
 def test_cors_is_off_by_default(api: Any, live: Any) -> None:
     response = api.get("/api/realtime-price/", HTTP_ORIGIN="https://evil.example")
     assert "Access-Control-Allow-Origin" not in response
@@ -206,3 +264,4 @@ def test_redis_down_answers_503(api: Any, settings: Any) -> None:
     response = api.get("/api/realtime-price/KRW-BTC/")
     assert response.status_code == 503
     assert response.json() == {"status": 503, "detail": "Redis is unavailable; try again shortly."}
+    assert api.get("/api/realtime-price/not_a_market/").status_code == 400  # the throttle lets it through

@@ -8,7 +8,9 @@ import sys
 import urllib.error
 import urllib.request
 from datetime import UTC, date, datetime
+from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -81,7 +83,41 @@ def test_openapi_schema_is_valid(api_server: str) -> None:
         "/api/alert-rules/{rule_id}/",
         "/api/alerts/",
     } <= paths
+    one_market = schema["paths"]["/api/realtime-price/{market}/"]["get"]
+    assert one_market["operationId"] == "realtime_price_retrieve"
+    assert one_market["summary"] == "Latest ticker of one market"
     assert get(f"{api_server}/api/docs/")[0] == 200
+
+
+class _References(HTMLParser):
+    """Every URL a page makes the browser load or link to (`src` and `href`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.urls += [value for name, value in attrs if name in {"src", "href"} and value]
+
+
+def test_api_docs_load_nothing_from_another_host(api_server: str) -> None:
+    docs = f"{api_server}/api/docs/"
+    status, _, body = get(docs)
+    assert status == 200
+    page = body.decode()
+    parser = _References()
+    parser.feed(page)
+    assert "http://" not in page
+    assert "https://" not in page
+    assert parser.urls
+    assert {urlsplit(urljoin(docs, url)).netloc for url in parser.urls} == {urlsplit(api_server).netloc}
+    [bundle] = [url for url in parser.urls if url.endswith("/swagger-ui-bundle.js")]
+    status, headers, script = get(urljoin(docs, bundle))
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/javascript")
+    assert b"SwaggerUIBundle" in script
+    for url in parser.urls:  # the stylesheet, the other script and the icon too
+        assert get(urljoin(docs, url))[0] == 200, url
 
 
 def test_dashboard_page(api_server: str) -> None:

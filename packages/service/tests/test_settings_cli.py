@@ -63,6 +63,25 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ServiceSettings(secret_key=INSECURE_SECRET_KEY).insecure_secret()  # type: ignore[arg-type]
 
 
+def test_cors_and_trusted_proxies_from_the_environment() -> None:
+    probe = (
+        "import django; django.setup(); from django.conf import settings; from django.test import Client; "
+        "response = Client(HTTP_HOST='127.0.0.1')"
+        ".get('/api/realtime-price/x/', HTTP_ORIGIN='https://app.example'); "
+        "print(response.status_code, response.get('Access-Control-Allow-Origin'), "
+        "settings.REST_FRAMEWORK['NUM_PROXIES'])"
+    )
+    quiet = {"CRYPTOFLOW_SERVICE_DEBUG": "1", "CRYPTOFLOW_SERVICE_ANON_THROTTLE_RATE": "off"}
+    assert run_python(probe, **quiet).stdout.split() == ["400", "None", "0"]
+    configured = run_python(
+        probe,
+        **quiet,
+        CRYPTOFLOW_SERVICE_CORS_ALLOWED_ORIGINS="https://app.example",
+        CRYPTOFLOW_SERVICE_TRUSTED_PROXIES="1",
+    )
+    assert configured.stdout.split() == ["400", "https://app.example", "1"], configured.stderr
+
+
 def test_the_beat_schedule_lives_in_one_place() -> None:
     schedule = beat_schedule(ServiceSettings(minute_markets=[]))
     assert {entry["task"] for entry in schedule.values()} == {

@@ -58,6 +58,9 @@ class ServiceSettings(BaseSettings):
     anon_throttle_rate: str = "600/min"
     """Requests per client address (`N/sec|min|hour|day`); `off` disables throttling."""
     user_throttle_rate: str = "3000/min"
+    trusted_proxies: int = Field(default=0, ge=0)
+    """Reverse proxies in front of the service that append the client's address to `X-Forwarded-For`.
+    0 (the default): the header is ignored, so a client cannot pick a fresh throttle count with it."""
 
     # --- Alerts -------------------------------------------------------------------------------------------
     smtp_host: str = "127.0.0.1"

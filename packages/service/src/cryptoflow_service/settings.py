@@ -40,11 +40,13 @@ ALLOWED_HOSTS = CRYPTOFLOW_SERVICE.allowed_hosts
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's and Redoc's files, so /api/docs/ works offline
     "cryptoflow_service.marts",
     "cryptoflow_service.analysis",
     "cryptoflow_service.alerts",
@@ -52,10 +54,13 @@ INSTALLED_APPS = [
 ]
 
 # No sessions, CSRF or messages: the API authenticates every write with a token header, and the dashboard
-# only reads. Fewer middlewares also keep the hot read path short.
+# only reads. Fewer middlewares also keep the hot read path short: CORS only runs when origins are allowed
+# (without any it would only add `Vary: origin`). WhiteNoise answers `/static/` itself (one dict lookup
+# for every other path).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *(["corsheaders.middleware.CorsMiddleware"] if CRYPTOFLOW_SERVICE.cors_allowed_origins else []),
     "django.middleware.common.CommonMiddleware",
 ]
 
@@ -83,7 +88,10 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
+# Static files (Swagger UI's, from drf-spectacular-sidecar) are served by the app itself through WhiteNoise,
+# straight from the installed packages: no collectstatic step in the image, the tests or the local stack.
 STATIC_URL = "static/"
+WHITENOISE_USE_FINDERS = True
 
 CORS_ALLOWED_ORIGINS = CRYPTOFLOW_SERVICE.cors_allowed_origins
 CORS_URLS_REGEX = r"^/api/.*$"
@@ -104,6 +112,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "cryptoflow_service.common.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,
+    "NUM_PROXIES": CRYPTOFLOW_SERVICE.trusted_proxies,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -115,6 +124,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": __version__,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Served from our own static files, not a CDN: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "ENUM_NAME_OVERRIDES": {
         "SignalKindEnum": "cryptoflow_service.analysis.models.SignalKind.choices",
         "IntervalEnum": "cryptoflow_service.analysis.models.Interval.choices",

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
 import redis
+from redis.client import Pipeline
 from redis.commands.core import Script
 
 from cryptoflow_contracts.redis_keys import MARKETS_KEY, orderbook_key, ticker_key, trades_key
@@ -128,7 +129,16 @@ def ticker_record(market: str, fields: Mapping[str, str], now: int) -> dict[str,
 
 def ticker(*, market: str) -> dict[str, Any] | None:
     """The latest ticker of `market`, or None when Redis has none."""
-    fields = cast(dict[str, str], get_redis().hgetall(ticker_key(market)))
+    return ticker_from(market=market, fields=cast(dict[str, str], get_redis().hgetall(ticker_key(market))))
+
+
+def queue_ticker(pipe: Pipeline, *, market: str) -> None:
+    """`ticker`'s read, queued in a pipeline the caller sends (with the throttle counters, see
+    `common.throttling.check_with_reads`); `ticker_from` shapes its reply."""
+    pipe.hgetall(ticker_key(market))
+
+
+def ticker_from(*, market: str, fields: Mapping[str, str]) -> dict[str, Any] | None:
     return ticker_record(market, fields, now_ms()) if fields else None
 
 
@@ -180,7 +190,17 @@ def trades(*, market: str, limit: int, since_ms: int | None = None) -> list[dict
 
 def orderbook(*, market: str) -> dict[str, Any] | None:
     """The latest order book snapshot of `market` with its best bid/ask and spread, or None."""
-    fields = cast(dict[str, str], get_redis().hgetall(orderbook_key(market)))
+    return orderbook_from(
+        market=market, fields=cast(dict[str, str], get_redis().hgetall(orderbook_key(market)))
+    )
+
+
+def queue_orderbook(pipe: Pipeline, *, market: str) -> None:
+    """`orderbook`'s read, queued in a pipeline the caller sends; `orderbook_from` shapes its reply."""
+    pipe.hgetall(orderbook_key(market))
+
+
+def orderbook_from(*, market: str, fields: Mapping[str, str]) -> dict[str, Any] | None:
     if not fields:
         return None
     record: dict[str, Any] = {"market": market}
