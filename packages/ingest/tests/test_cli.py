@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+import cryptoflow_ingest
 from cryptoflow_ingest.cli import main
 
 
@@ -29,7 +30,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0
-    assert capsys.readouterr().out.startswith("cryptoflow-ingest 0.1.0")
+    assert capsys.readouterr().out.startswith(f"cryptoflow-ingest {cryptoflow_ingest.__version__}")
 
 
 def test_unreachable_kafka_fails_with_exit_code_1(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
