@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from collections.abc import AsyncGenerator, Sequence
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from cryptoflow_contracts.records import TradeRecord
 from cryptoflow_contracts.rest import RestMarket, RestTradeTick, parse_rest_list
-from cryptoflow_ingest.backfill import missing_trades
+from cryptoflow_ingest.backfill import Backfiller, missing_trades
+from cryptoflow_ingest.connection import now_ms
 from cryptoflow_ingest.discovery import select_markets
+from cryptoflow_ingest.metrics import IngestMetrics
 from cryptoflow_ingest.pacing import Backoff, RateLimits, RateWindow
 from cryptoflow_ingest.rest import days_back
 from cryptoflow_ingest.settings import IngestSettings, WsFormat
@@ -193,3 +197,48 @@ def test_days_back_counts_utc_days() -> None:
     assert days_back(ms("2026-03-12T00:00:01+00:00"), ms("2026-03-12T23:00:00+00:00")) == 0
     assert days_back(ms("2026-03-11T23:59:59+00:00"), ms("2026-03-12T00:00:01+00:00")) == 1
     assert days_back(ms("2026-01-01T00:00:00+00:00"), ms("2026-03-12T00:00:00+00:00")) == 7
+
+
+async def test_a_gap_opened_before_a_queued_fetch_waits_for_its_own_live_moment() -> None:
+    """Drop → live → drop again before the settle pause ends: the first fetch must not close the second
+    gap, or the trades between that fetch and the next resubscribe would never be fetched."""
+    fetched: list[int] = []
+
+    async def pages(market: str, floor_ms: int, now: int) -> AsyncGenerator[Sequence[RestTradeTick]]:
+        fetched.append(floor_ms)
+        yield []
+
+    class Sink:
+        async def publish_backfill(self, market: str, records: Sequence[TradeRecord]) -> None:
+            raise AssertionError("nothing to publish")
+
+    tracker = TradeTracker(keep_ms=60_000)
+    backfiller = Backfiller(
+        pages,
+        Sink(),
+        tracker=tracker,
+        metrics=IngestMetrics(),
+        concurrency=2,
+        max_age_ms=3_600_000,
+        settle_s=0.05,
+    )
+    first, second = now_ms() - 20_000, now_ms() - 10_000
+    running = asyncio.create_task(backfiller.run())
+    try:
+        backfiller.release(["KRW-BTC"])  # nothing open: nothing to do
+        backfiller.open("KRW-BTC", first)
+        backfiller.release(["KRW-BTC"])
+        backfiller.open("KRW-BTC", second)  # dropped again while the first gap settles
+        await asyncio.sleep(0.3)
+        assert fetched == [first]
+        assert tracker.checkpoint() == {"KRW-BTC": second}  # still pinned by the unfetched gap
+        assert backfiller.pending == 0
+        backfiller.release(["KRW-BTC"])
+        assert backfiller.pending == 1
+        await asyncio.sleep(0.3)
+        assert fetched == [first, second]
+        assert tracker.checkpoint() == {}
+    finally:
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running

@@ -61,6 +61,12 @@ class Backfiller:
         self._max_age_ms = max_age_ms
         self._settle_s = settle_s
         self._retry_s = retry_s
+        # A gap's floor moves through three places: opened (`_waiting`), released by a live subscription
+        # and settling (`_settling`, one batch per timer), then fetchable (`_floors`). A floor opened while
+        # an earlier one is already queued waits for its own live moment: fetched before the market is
+        # live again, the trades between that fetch and the resubscribe would be lost.
+        self._waiting: dict[str, list[int]] = {}
+        self._settling: list[dict[str, list[int]]] = []
         self._floors: dict[str, list[int]] = {}
         # Each market is queued at most once, so the queue is bounded by the number of markets.
         self._ready: asyncio.Queue[str] = asyncio.Queue()
@@ -70,29 +76,33 @@ class Backfiller:
         self._timers: set[asyncio.Task[None]] = set()
 
     def open(self, market: str, floor_ms: int) -> None:
-        """Trades of `market` from `floor_ms` on may be missing; fetched after `release(market)`."""
+        """Trades of `market` from `floor_ms` on may be missing; fetched after the next `release(market)`."""
         floor_ms = max(floor_ms, now_ms() - self._max_age_ms)
-        self._floors.setdefault(market, []).append(floor_ms)
+        self._waiting.setdefault(market, []).append(floor_ms)
         self._tracker.open_gap(market, floor_ms)
 
     def release(self, markets: Iterable[str]) -> None:
-        """These markets are live again: their open gaps are fetched after `settle_s`.
+        """These markets are live again: the gaps opened before now are fetched after `settle_s`.
 
         The pause covers the two ways a fetch made right away could end too early: after a resubscribe
         the first frame may still belong to the old subscription, and REST may show a trade a moment
         later than the WebSocket does.
         """
-        ready = [m for m in markets if m in self._floors and m not in self._queued]
-        if not ready:
-            return
-        self._queued.update(ready)
-        self._later(self._settle_s, ready)
+        released = {m: floors for m in markets if (floors := self._waiting.pop(m, None))}
+        if released:
+            self._later(self._settle_s, released)
 
-    def _later(self, delay: float, markets: list[str]) -> None:
+    def _later(self, delay: float, released: dict[str, list[int]]) -> None:
+        self._settling.append(released)
+
         async def enqueue() -> None:
             await asyncio.sleep(delay)
-            for market in markets:
-                self._ready.put_nowait(market)
+            self._settling.remove(released)
+            for market, floors in released.items():
+                self._floors.setdefault(market, []).extend(floors)
+                if market not in self._queued:
+                    self._queued.add(market)
+                    self._ready.put_nowait(market)
 
         task = asyncio.create_task(enqueue())
         self._timers.add(task)
@@ -100,11 +110,16 @@ class Backfiller:
 
     def drop(self, market: str) -> None:
         """A delisted market: forget its gaps."""
+        self._waiting.pop(market, None)
         self._floors.pop(market, None)
+        for released in self._settling:
+            released.pop(market, None)
 
     @property
     def pending(self) -> int:
-        return len(self._queued) + self._busy
+        """Markets with a released gap not fetched yet (settling, queued or being fetched)."""
+        settling = {market for released in self._settling for market in released}
+        return len(settling | self._queued) + self._busy
 
     async def run(self) -> None:
         try:
@@ -129,9 +144,7 @@ class Backfiller:
                 raise
             except Exception as exc:
                 log.warning("backfill of %s failed (%s: %s): retrying", market, type(exc).__name__, exc)
-                self._floors.setdefault(market, []).extend(floors)
-                self._queued.add(market)
-                self._later(self._retry_s, [market])
+                self._later(self._retry_s, {market: floors})
             else:
                 self._tracker.close_gaps(market, floors)
             finally:
