@@ -258,9 +258,9 @@ class _RecordWriter:
         decimals = [f for f, t in _annotations(model).items() if _is_decimal(t)]
         required = [f for f in decimals if model.model_fields[f].is_required()]
         optional = [f for f in decimals if f not in required]
-        self._required_texts = _getter(required)
-        self._optional_texts = _getter(optional)
-        self._optional_values = _getter(optional)
+        # The same names read the texts (`Raw`) and the typed frame (floats, None when absent or null).
+        self._get_required = _getter(required)
+        self._get_optional = _getter(optional)
         # What an absent optional decimal becomes: null, or the model's default (`level`: "0").
         self._absent = {
             f: b"null" if (d := model.model_fields[f].default) is None else _json(plain_notation(d))
@@ -294,15 +294,16 @@ class _RecordWriter:
         if shadows.count(None) != len(shadows):
             raise _Undecided
         texts: Any = self._texts.decode(raw)
-        required = self._required_texts(texts)
-        optional = self._optional_texts(texts)
+        required = self._get_required(texts)
+        optional = self._get_optional(texts)
+        optional_typed = self._get_optional(frame)
         values: dict[bytes, Any] = dict(zip(self._plain, map(_json, self._plain_values(frame)), strict=True))
         values[_RECEIVED] = b"%d" % received_ms
         values[_SOURCE] = source
-        if None in optional or None in self._optional_values(frame):
+        if None in optional or None in optional_typed:
             template = self._template
             texts_in = required
-            self._write_incomplete(values, optional, self._optional_values(frame))
+            self._write_incomplete(values, optional, optional_typed)
         else:
             template = self._template_complete
             texts_in = required + optional
