@@ -143,6 +143,30 @@ def grow(
         conn.commit()
 
 
+def grow_lake(
+    conn: psycopg.Connection, *, intervals: tuple[int, int], days: tuple[int, int], markets: int
+) -> None:
+    """Append (start, count) 10-minute ticker intervals and (start, count) candle days."""
+    grow(
+        conn,
+        sql=TICKER_ROWS_SQL,
+        table="lake.ticker",
+        start=intervals[0],
+        count=intervals[1],
+        markets=markets,
+        step="10m",
+    )
+    grow(
+        conn,
+        sql=CANDLE_ROWS_SQL,
+        table="lake.candles",
+        start=days[0],
+        count=days[1],
+        markets=markets,
+        step="1d",
+    )
+
+
 def timed(label: str, fn: Callable[[], TransformResult]) -> float:
     started = time.perf_counter()
     result = fn()
@@ -161,23 +185,11 @@ def bench_transforms(admin_dsn: str, sizes: list[int], markets: int) -> None:
             print(f"\n-- lake.ticker {t_target * markets:,} rows, lake.candles {c_target * markets:,} rows")
             started = time.perf_counter()
             new_intervals, new_days = t_target - ticker_intervals, c_target - candle_days
-            grow(
+            grow_lake(
                 conn,
-                sql=TICKER_ROWS_SQL,
-                table="lake.ticker",
-                start=ticker_intervals,
-                count=new_intervals,
+                intervals=(ticker_intervals, new_intervals),
+                days=(candle_days, new_days),
                 markets=markets,
-                step="10m",
-            )
-            grow(
-                conn,
-                sql=CANDLE_ROWS_SQL,
-                table="lake.candles",
-                start=candle_days,
-                count=new_days,
-                markets=markets,
-                step="1d",
             )
             ticker_intervals, candle_days = t_target, c_target
             conn.execute("ANALYZE")
@@ -189,24 +201,7 @@ def bench_transforms(admin_dsn: str, sizes: list[int], markets: int) -> None:
             # One more 10-minute interval / one more day, INCREMENTAL_RUNS times: the incremental cost.
             incremental: dict[str, list[float]] = {}
             for _ in range(INCREMENTAL_RUNS):
-                grow(
-                    conn,
-                    sql=TICKER_ROWS_SQL,
-                    table="lake.ticker",
-                    start=ticker_intervals,
-                    count=1,
-                    markets=markets,
-                    step="10m",
-                )
-                grow(
-                    conn,
-                    sql=CANDLE_ROWS_SQL,
-                    table="lake.candles",
-                    start=candle_days,
-                    count=1,
-                    markets=markets,
-                    step="1d",
-                )
+                grow_lake(conn, intervals=(ticker_intervals, 1), days=(candle_days, 1), markets=markets)
                 ticker_intervals += 1
                 candle_days += 1
                 for label, transform in (

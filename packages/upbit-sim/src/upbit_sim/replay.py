@@ -15,28 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from upbit_sim.catalog import build_catalog
-from upbit_sim.market import Candle, Level, MarketState, Trade
+from upbit_sim.market import SIMPLE_KEYS, Candle, Level, MarketState, Trade
 from upbit_sim.numfmt import DAY_MS, Clock, dumps
 
 if TYPE_CHECKING:
     from upbit_sim.server import Simulator
-
-SIMPLE_KEYS: dict[str, str] = {
-    "type": "ty", "code": "cd", "timestamp": "tms", "stream_type": "st", "trade_date": "td",
-    "trade_time": "ttm", "trade_timestamp": "ttms", "trade_price": "tp", "trade_volume": "tv",
-    "ask_bid": "ab", "prev_closing_price": "pcp", "change": "c", "change_price": "cp",
-    "sequential_id": "sid", "best_ask_price": "bap", "best_ask_size": "bas", "best_bid_price": "bbp",
-    "best_bid_size": "bbs", "opening_price": "op", "high_price": "hp", "low_price": "lp",
-    "acc_trade_price": "atp", "signed_change_price": "scp", "change_rate": "cr", "signed_change_rate": "scr",
-    "acc_trade_volume": "atv", "acc_ask_volume": "aav", "acc_bid_volume": "abv",
-    "highest_52_week_price": "h52wp", "highest_52_week_date": "h52wdt", "lowest_52_week_price": "l52wp",
-    "lowest_52_week_date": "l52wdt", "market_state": "ms", "is_trading_suspended": "its",
-    "delisting_date": "dd", "market_warning": "mw", "acc_trade_price_24h": "atp24h",
-    "acc_trade_volume_24h": "atv24h", "total_ask_size": "tas", "total_bid_size": "tbs",
-    "orderbook_units": "obu", "ask_price": "ap", "bid_price": "bp", "ask_size": "as", "bid_size": "bs",
-    "level": "lv", "candle_date_time_utc": "cdttmu", "candle_date_time_kst": "cdttmk",
-    "candle_acc_trade_volume": "catv", "candle_acc_trade_price": "catp",
-}  # fmt: skip
 
 
 def to_simple(obj: Any, kind: str) -> Any:
