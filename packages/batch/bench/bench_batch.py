@@ -147,24 +147,11 @@ def grow_lake(
     conn: psycopg.Connection, *, intervals: tuple[int, int], days: tuple[int, int], markets: int
 ) -> None:
     """Append (start, count) 10-minute ticker intervals and (start, count) candle days."""
-    grow(
-        conn,
-        sql=TICKER_ROWS_SQL,
-        table="lake.ticker",
-        start=intervals[0],
-        count=intervals[1],
-        markets=markets,
-        step="10m",
-    )
-    grow(
-        conn,
-        sql=CANDLE_ROWS_SQL,
-        table="lake.candles",
-        start=days[0],
-        count=days[1],
-        markets=markets,
-        step="1d",
-    )
+    for sql, table, (start, count), step in (
+        (TICKER_ROWS_SQL, "lake.ticker", intervals, "10m"),
+        (CANDLE_ROWS_SQL, "lake.candles", days, "1d"),
+    ):
+        grow(conn, sql=sql, table=table, start=start, count=count, markets=markets, step=step)
 
 
 def timed(label: str, fn: Callable[[], TransformResult]) -> float:
