@@ -1,6 +1,6 @@
 # The two commands a new user needs: `make up` runs the whole system, `make test` runs every test.
 # Both install what they need first (scripts/bootstrap.sh).
-.PHONY: up down status test bootstrap lint
+.PHONY: up down status test bootstrap lint chaos
 
 up:
 	bash scripts/up.sh
@@ -19,3 +19,7 @@ bootstrap:
 
 lint:
 	UV_PYTHON_DOWNLOADS=never uv run ruff check . && UV_PYTHON_DOWNLOADS=never uv run ruff format --check . && UV_PYTHON_DOWNLOADS=never uv run mypy packages/*/src
+
+# Not part of `make test`: minutes of random faults on the hot path, then every trade checked exactly once.
+chaos: bootstrap
+	UV_PYTHON_DOWNLOADS=never uv run --package cryptoflow-ingest python bench/chaos.py --minutes $(or $(MINUTES),10)

@@ -124,7 +124,8 @@ class Sim:
             return response.json()
 
 
-def start_sim(markets: int, workdir: Path) -> Sim:
+def start_sim(markets: int, workdir: Path, *, limits: bool = False) -> Sim:
+    """The simulator at 1,000 msg/s, paused by the caller; without Upbit's limits unless `limits`."""
     proc = Proc(
         "upbit-sim",
         [
@@ -138,7 +139,7 @@ def start_sim(markets: int, workdir: Path) -> Sim:
             str(markets),
             "--rate",
             "1000",
-            "--no-limits",
+            *([] if limits else ["--no-limits"]),
             "--history-minutes",
             "0",
             "--log-interval",
