@@ -48,6 +48,19 @@ async def test_drop_every_n_frames(sim: Any, kit: Any) -> None:
     assert (await kit.admin(sim, "GET", "/stats"))["faults"]["drop_every"] == 1
 
 
+async def test_drop_every_cuts_a_connection_already_past_n_frames(sim: Any, kit: Any) -> None:
+    """Set while a connection has already had more than n frames: it is cut at its next write. (It used to
+    stay open while every frame meant for it was thrown away: a loss no client can see.)"""
+    ws = await kit.subscribe(sim, *ALL)
+    before = await kit.collect(ws, 0.6)
+    assert len(before) > 5
+    await kit.admin(sim, "POST", "/faults/drop_every", {"n": 5})
+    with pytest.raises(ConnectionClosed):
+        await kit.collect(ws, 3)
+    await kit.admin(sim, "POST", "/faults/drop_every", {"n": 0})
+    assert (await kit.admin(sim, "GET", "/stats"))["faults"]["drop_every"] == 1
+
+
 async def test_stall_stops_sending_without_closing(sim: Any, kit: Any) -> None:
     ws = await kit.subscribe(sim, *ALL)
     await kit.collect(ws, 0.2)

@@ -268,7 +268,9 @@ class Hub:
         if faults.stream_active or conn.held is not None:
             frames = self._mangle(conn, frames)
             if faults.drop_every and conn.frames_out + len(frames) >= faults.drop_every:
-                drop_after = faults.drop_every - conn.frames_out
+                # A connection already past n frames is cut before it is sent anything more: frames are
+                # never dropped from an open connection (no client could tell).
+                drop_after = max(0, faults.drop_every - conn.frames_out)
                 frames = frames[:drop_after]
         data = b"".join(frames)
         transport.write(data)
