@@ -236,7 +236,10 @@ async def inject_faults(stack: Stack, minutes: float, every: float) -> None:
     while time.monotonic() - started < minutes * 60:
         await asyncio.sleep(stack.rng.uniform(every / 2, every * 1.5))
         fault = stack.rng.choice(FAULTS)
-        print(f"  {time.monotonic() - started:6.0f} s  {fault.__name__}", flush=True)
+        print(
+            f"  {time.monotonic() - started:6.0f} s  {time.strftime('%H:%M:%S')}  {fault.__name__}",
+            flush=True,
+        )
         await fault(stack)
         stack.faults[fault.__name__] += 1
 

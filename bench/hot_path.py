@@ -38,11 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from redis.asyncio import Redis
-from websockets.asyncio.client import connect
 
 from cryptoflow_contracts import redis_keys
 from cryptoflow_contracts.hotpath import WsRecord, ws_record
@@ -162,10 +162,10 @@ async def sample_frames(sim: Sim, markets: list[str], count: int) -> list[bytes]
     frames: list[bytes] = []
     await sim.post("generator/rate", {"rate": 20_000})
     await sim.post("generator/resume")
-    async with connect(sim.ws_url, max_size=None, compression=None) as ws:
-        await ws.send(subscribe_request(markets, orderbook_depth=30, ws_format=WsFormat.DEFAULT), text=True)
+    async with aiohttp.ClientSession() as http, http.ws_connect(sim.ws_url, max_msg_size=0) as ws:
+        await ws.send_str(subscribe_request(markets, orderbook_depth=30, ws_format=WsFormat.DEFAULT).decode())
         while len(frames) < count:
-            frames.append(await ws.recv(decode=False))
+            frames.append(await ws.receive_bytes())
     await sim.post("generator/pause")
     return frames
 

