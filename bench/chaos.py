@@ -34,13 +34,12 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from hot_path import PY, Sim, kafka_topics, now_ms, start_sim
+from hot_path import PY, Sim, describe_missing, drain, kafka_topics, missing_trades, now_ms, start_sim
 from redis.asyncio import Redis
 
-from cryptoflow_contracts import redis_keys
 from cryptoflow_localstack.kafka_broker import SERVER_JVM_FLAGS, KafkaBroker
 from cryptoflow_localstack.redis_server import RedisServer
 
@@ -170,11 +169,6 @@ FAULTS: list[Fault] = [
 IDLE_TIMEOUT_S = 3
 
 
-async def stream_ids(redis: Redis, market: str) -> list[int]:
-    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], await redis.xrange(redis_keys.trades_key(market)))
-    return [int(fields[b"sequential_id"]) for _, fields in entries]
-
-
 async def dead_letters(bootstrap: str, topic: str) -> int:
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
@@ -246,29 +240,16 @@ async def inject_faults(stack: Stack, minutes: float, every: float) -> None:
 
 async def outcome(stack: Stack, markets: list[str], started_ms: int, drain_s: float) -> Outcome:
     """Every trade generated since `started_ms`, against what the streams hold once drained."""
-    expected: dict[str, set[int]] = {}
-    for market in markets:
-        body = await stack.sim.get("trades", market=market, history="true", order="asc")
-        expected[market] = {
-            int(t["sequential_id"]) for t in body["trades"] if int(t["timestamp"]) >= started_ms
-        }
+    expected = await stack.sim.trade_ids(markets, started_ms)
     generated = sum(map(len, expected.values()))
     print(f"generated {generated:,} trades; waiting up to {drain_s:.0f} s for all of them", flush=True)
     redis = Redis.from_url(stack.redis.url)
     try:
-        deadline = time.monotonic() + drain_s
-        while True:
-            lengths = [await redis.xlen(redis_keys.trades_key(m)) for m in markets]
-            complete = all(n >= len(expected[m]) for n, m in zip(lengths, markets, strict=True))
-            if complete or time.monotonic() > deadline:
-                ids = {m: await stream_ids(redis, m) for m in markets}
-                missing = {m: lost for m in markets if (lost := expected[m] - set(ids[m]))}
-                if not missing or time.monotonic() > deadline:
-                    break
-            await asyncio.sleep(1)
+        found = await drain(redis, expected, within_s=drain_s, poll_s=1)
     finally:
         await redis.aclose()
-    repeated = {m: n for m in markets if (n := len(ids[m]) - len(set(ids[m])))}
+    missing = missing_trades(expected, found)
+    repeated = {market: n for market, ids in found.items() if (n := len(ids) - len(set(ids)))}
     dead = await dead_letters(stack.kafka.bootstrap_servers, stack.topic_prefix + "upbit.dlq")
     return Outcome(generated, missing, repeated, await stack.sim.get("stats"), dead)
 
@@ -285,8 +266,7 @@ def report(stack: Stack, result: Outcome, started_ms: int, codes: dict[str, int]
     lost = sum(map(len, result.missing.values()))
     print(f"trades: {result.generated:,} generated, {lost} missing, {sum(result.repeated.values())} repeated")
     for market, ids in sorted(result.missing.items()):
-        shown = ", ".join(f"{sid} (+{sid // 10_000 - started_ms} ms)" for sid in sorted(ids)[:5])
-        print(f"  missing {market}: {len(ids)}: {shown}")
+        print(f"  {describe_missing(market, ids, started_ms)}")
     for market, count in sorted(result.repeated.items()):
         print(f"  repeated {market}: {count}")
     ok = not result.missing and not result.repeated

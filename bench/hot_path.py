@@ -36,7 +36,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import httpx
@@ -122,6 +122,14 @@ class Sim:
             response = await http.get(f"{self.admin_url}/{path}", params=params)
             response.raise_for_status()
             return response.json()
+
+    async def trade_ids(self, markets: list[str], since_ms: int) -> dict[str, set[int]]:
+        """The ids of every trade the simulator generated from `since_ms` on, per market."""
+        out: dict[str, set[int]] = {}
+        for market in markets:
+            body = await self.get("trades", market=market, history="true", order="asc")
+            out[market] = {int(t["sequential_id"]) for t in body["trades"] if int(t["timestamp"]) >= since_ms}
+        return out
 
 
 def start_sim(markets: int, workdir: Path, *, limits: bool = False) -> Sim:
@@ -313,8 +321,6 @@ class Result:
             (feed, inside) for ts, feed, inside in self.kafka_samples if (ts >= self.steady_from_ms) == steady
         ]
 
-    reconnects: str = "?"
-
     @property
     def sustained(self) -> bool:
         return self.lost == 0 and self.drain_s <= ARGS.max_drain
@@ -337,22 +343,37 @@ async def read_latencies(
                 last[key.decode()] = entry_id
 
 
-async def count_missing(redis: Redis, expected: dict[str, set[int]]) -> int:
-    missing = 0
-    for market, ids in expected.items():
-        entries = await redis.xrange(redis_keys.trades_key(market))
-        missing += len(ids - {int(f[b"sequential_id"]) for _, f in entries})
-    return missing
+async def stream_ids(redis: Redis, market: str) -> list[int]:
+    """The `sequential_id` of every entry of the market's trades stream, repeats included."""
+    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], await redis.xrange(redis_keys.trades_key(market)))
+    return [int(fields[b"sequential_id"]) for _, fields in entries]
 
 
-async def show_missing(redis: Redis, expected: dict[str, set[int]], started_ms: int) -> None:
+async def drain(
+    redis: Redis, expected: dict[str, set[int]], *, within_s: float, poll_s: float
+) -> dict[str, list[int]]:
+    """Waits until every expected trade is in its stream (XLEN first, it is cheap; then the ids), or
+    `within_s` has passed; returns the streams' ids."""
+    deadline = time.monotonic() + within_s
+    while True:
+        lengths = [await redis.xlen(redis_keys.trades_key(m)) for m in expected]
+        late = time.monotonic() > deadline
+        if late or all(n >= len(ids) for n, ids in zip(lengths, expected.values(), strict=True)):
+            found = {market: await stream_ids(redis, market) for market in expected}
+            if late or not missing_trades(expected, found):
+                return found
+        await asyncio.sleep(poll_s)
+
+
+def missing_trades(expected: dict[str, set[int]], found: dict[str, list[int]]) -> dict[str, set[int]]:
+    return {market: lost for market, ids in expected.items() if (lost := ids - set(found[market]))}
+
+
+def describe_missing(market: str, lost: set[int], started_ms: int) -> str:
     """Which trades are missing: evidence for finding where they went (ingest and sink logs)."""
-    for market, ids in expected.items():
-        entries = await redis.xrange(redis_keys.trades_key(market))
-        lost = sorted(ids - {int(f[b"sequential_id"]) for _, f in entries})
-        if lost:
-            shown = ", ".join(f"{sid} (+{sid // 10_000 - started_ms} ms)" for sid in lost[:5])
-            print(f"           missing {market}: {len(lost)}: {shown}{' ...' if len(lost) > 5 else ''}")
+    first = sorted(lost)[:5]
+    shown = ", ".join(f"{sid} (+{sid // 10_000 - started_ms} ms)" for sid in first)
+    return f"missing {market}: {len(lost)}: {shown}{' ...' if len(lost) > len(first) else ''}"
 
 
 async def read_kafka_latencies(
@@ -466,29 +487,16 @@ async def run_rate(sim: Sim, markets: list[str], kafka: KafkaBroker, redis_url: 
             after["frames_sent"].get(k, 0) - before["frames_sent"].get(k, 0)
             for k in ("trade", "ticker", "orderbook")
         )
-        expected: dict[str, set[int]] = {}
-        for market in markets:
-            body = await sim.get("trades", market=market, history="true", order="asc")
-            expected[market] = {
-                int(t["sequential_id"]) for t in body["trades"] if int(t["timestamp"]) >= started_ms - 5
-            }
+        expected = await sim.trade_ids(markets, started_ms - 5)
         result.trades = sum(len(v) for v in expected.values())
-        # Drain: until every generated trade is in Redis (or give up). XLEN first (cheap), then the ids.
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            lengths = [await redis.xlen(redis_keys.trades_key(m)) for m in markets]
-            complete = all(n >= len(expected[m]) for n, m in zip(lengths, markets, strict=True))
-            if complete and await count_missing(redis, expected) == 0:
-                break
-            await asyncio.sleep(0.05)
-        # Still missing after the drain deadline: lost, or too far behind to count as sustained.
-        missing = await count_missing(redis, expected)
-        if missing:
-            await show_missing(redis, expected, started_ms)
+        # Still missing after the drain: lost, or too far behind to count as sustained.
+        missing = missing_trades(expected, await drain(redis, expected, within_s=120, poll_s=0.05))
+        for market, lost in missing.items():
+            print(f"           {describe_missing(market, lost, started_ms)}")
         stop.set()
         await asyncio.gather(*readers)
         # The last trade became visible when the Redis reader last saw anything.
-        result.lost = missing
+        result.lost = sum(map(len, missing.values()))
         result.drain_s = max(0, last_seen[0] - paused_ms) / 1000
         result.achieved = result.frames / ((last_seen[0] - started_ms) / 1000)
     await redis.aclose()

@@ -249,6 +249,6 @@ class WsConnection:
                 seen, since = self._frames, loop.time()
             elif loop.time() - since >= timeout:
                 log.warning("%s: no frame for %.1f s: closing", self.name, timeout)
-                self._idle_close = True
+                self._idle_close = True  # the reader, woken by the close, raises IdleTimeoutError
                 await ws.close(code=4000, message=b"idle")
-                raise IdleTimeoutError(f"no frame for {timeout} s")
+                return
