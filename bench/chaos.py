@@ -25,6 +25,7 @@ import asyncio
 import os
 import random
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -305,6 +306,9 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
         sim.proc.stop()
         redis_server.stop()
         kafka.stop()
+        # Keep the logs, drop the data: each run writes gigabytes of Kafka segments.
+        for data in (kafka.data_dir, redis_server.state_dir / "data"):
+            shutil.rmtree(data, ignore_errors=True)
     return report(stack, result, started_ms, codes)
 
 

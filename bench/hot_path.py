@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -588,6 +589,9 @@ async def main() -> int:
         sim.proc.stop()
         redis_server.stop()
         kafka.stop()
+        # Keep the logs, drop the data: each run writes gigabytes of Kafka segments.
+        for data in (kafka.data_dir, redis_server.state_dir / "data"):
+            shutil.rmtree(data, ignore_errors=True)
     return 0
 
 

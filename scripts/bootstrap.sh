@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export UV_PYTHON_DOWNLOADS=never  # uv must use the machine's Python; it cannot download one here
+source scripts/lib/toolchain.sh
 UV_VERSION="0.13.9"
 
 if ! command -v uv >/dev/null 2>&1; then

@@ -4,7 +4,7 @@
 # enforce the `cryptoflow-contracts>=1.0,<2` range inside the workspace; this is where the range bites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export UV_PYTHON_DOWNLOADS=never
+source scripts/lib/toolchain.sh
 
 rm -rf dist
 uv build --all-packages --wheel --quiet --out-dir dist

@@ -4,7 +4,7 @@
 # services, and each stage installed from built wheels outside the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export UV_PYTHON_DOWNLOADS=never
+source scripts/lib/toolchain.sh
 # Airflow, Django and Celery start many processes: let each reuse the bytecode the first one wrote.
 unset PYTHONDONTWRITEBYTECODE
 

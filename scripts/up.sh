@@ -5,7 +5,7 @@
 # Every part logs to .state/logs/<part>.log; `make status` checks it, `make down` stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export UV_PYTHON_DOWNLOADS=never
+source scripts/lib/toolchain.sh
 # Airflow, Django and Celery start many processes: let each reuse the bytecode the first one wrote.
 unset PYTHONDONTWRITEBYTECODE
 bash scripts/bootstrap.sh

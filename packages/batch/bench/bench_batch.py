@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import datetime as dt
 import functools
+import shutil
 import statistics
 import tempfile
 import time
@@ -60,6 +61,7 @@ def postgres(dsn: str | None) -> Iterator[str]:
         yield server.dsn
     finally:
         server.stop()
+        shutil.rmtree(state, ignore_errors=True)  # the lake grows to gigabytes
 
 
 def fresh_database(admin_dsn: str, name: str) -> str:
