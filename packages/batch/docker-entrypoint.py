@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Entrypoint of the cryptoflow-batch image (``packages/batch/Dockerfile``).
+"""Entrypoint of the cryptoflow-batch image (target ``batch`` of ``deploy/Dockerfile``).
 
     init            create the databases when missing, apply the lake/mart migrations and
                     ``airflow db migrate``, then exit
