@@ -18,7 +18,7 @@ bootstrap:
 	bash scripts/bootstrap.sh
 
 lint:
-	UV_PYTHON_DOWNLOADS=never uv run ruff check . && UV_PYTHON_DOWNLOADS=never uv run ruff format --check . && UV_PYTHON_DOWNLOADS=never uv run mypy packages/*/src
+	UV_PYTHON_DOWNLOADS=never uv run ruff check . && UV_PYTHON_DOWNLOADS=never uv run ruff format --check . && UV_PYTHON_DOWNLOADS=never uv run mypy packages/*/src && cargo fmt --check --manifest-path packages/contracts/Cargo.toml
 
 # Not part of `make test`: minutes of random faults on the hot path, then every trade checked exactly once.
 chaos: bootstrap

@@ -25,6 +25,10 @@ uv run --no-sync ruff format --check .
 step "mypy (strict)"
 uv run --no-sync mypy packages/*/src
 
+step "rust (rustfmt, clippy): cryptoflow-contracts' compiled hot path"
+cargo fmt --check --manifest-path packages/contracts/Cargo.toml
+cargo clippy --quiet --release --manifest-path packages/contracts/Cargo.toml -- -D warnings
+
 step "workflows and compose (actionlint, check-jsonschema)"
 bash scripts/lint-config.sh
 

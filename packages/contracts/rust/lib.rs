@@ -55,7 +55,10 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut parsed = Parsed { pairs: Vec::with_capacity(40), levels: None };
+        let mut parsed = Parsed {
+            pairs: Vec::with_capacity(40),
+            levels: None,
+        };
         while let Some(key) = map.next_key::<&'de str>()? {
             if Some(key) == self.0.key.as_deref() {
                 if parsed.levels.is_some() {
@@ -115,7 +118,11 @@ impl<'de> Visitor<'de> for LevelSeed<'_> {
             match self.0.units.iter().position(|k| k == key) {
                 Some(i) => {
                     let raw: &'de RawValue = map.next_value()?;
-                    let text = if self.0.strings { record_decimal(raw.get()) } else { ws_decimal(raw.get()) };
+                    let text = if self.0.strings {
+                        record_decimal(raw.get())
+                    } else {
+                        ws_decimal(raw.get())
+                    };
                     if found[i].is_some() {
                         return Err(undecided());
                     }
@@ -149,9 +156,15 @@ fn decide(condition: bool) -> Decided<()> {
 // -- checks of one value -----------------------------------------------------------------------------
 
 enum Check {
-    Int { min: Option<i64> },
+    Int {
+        min: Option<i64>,
+    },
     Bool,
-    Str { choices: Option<Vec<String>>, pattern: Option<Regex>, min_len: usize },
+    Str {
+        choices: Option<Vec<String>>,
+        pattern: Option<Regex>,
+        min_len: usize,
+    },
     /// A JSON number (ingest) or a JSON string holding one (sink), in plain notation.
     Decimal,
     /// The orderbook's levels: an array of objects of four decimals.
@@ -162,7 +175,9 @@ impl Check {
     fn from_spec(spec: &Bound<'_, PyTuple>) -> PyResult<Self> {
         let kind: String = spec.get_item(0)?.extract()?;
         Ok(match kind.as_str() {
-            "int" => Check::Int { min: spec.get_item(1)?.extract()? },
+            "int" => Check::Int {
+                min: spec.get_item(1)?.extract()?,
+            },
             "bool" => Check::Bool,
             "str" => {
                 let pattern: Option<String> = spec.get_item(2)?.extract()?;
@@ -170,7 +185,11 @@ impl Check {
                     Some(p) => Some(Regex::new(&p).map_err(|e| PyValueError::new_err(e.to_string()))?),
                     None => None,
                 };
-                Check::Str { choices: spec.get_item(1)?.extract()?, pattern, min_len: spec.get_item(3)?.extract()? }
+                Check::Str {
+                    choices: spec.get_item(1)?.extract()?,
+                    pattern,
+                    min_len: spec.get_item(3)?.extract()?,
+                }
             }
             "decimal" => Check::Decimal,
             "levels" => Check::Levels,
@@ -180,7 +199,14 @@ impl Check {
 
     /// The string's text, when it needs no unescaping and passes the check.
     fn text<'a>(&self, raw: &'a str) -> Decided<&'a str> {
-        let Check::Str { choices, pattern, min_len } = self else { return Err(Undecided) };
+        let Check::Str {
+            choices,
+            pattern,
+            min_len,
+        } = self
+        else {
+            return Err(Undecided);
+        };
         let text = string_text(raw)?;
         decide(text.len() >= *min_len)?;
         if let Some(choices) = choices {
@@ -195,8 +221,15 @@ impl Check {
 
 /// The text of a JSON string of printable ASCII without escapes (anything else is left to the models).
 fn string_text(raw: &str) -> Decided<&str> {
-    let inner = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')).ok_or(Undecided)?;
-    decide(inner.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'\\' && b != b'"'))?;
+    let inner = raw
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .ok_or(Undecided)?;
+    decide(
+        inner
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'\\' && b != b'"'),
+    )?;
     Ok(inner)
 }
 
@@ -271,7 +304,9 @@ impl Field {
 }
 
 fn fields(spec: &Bound<'_, PyAny>) -> PyResult<Vec<Field>> {
-    spec.try_iter()?.map(|f| Field::from_spec(f?.downcast()?)).collect()
+    spec.try_iter()?
+        .map(|f| Field::from_spec(f?.downcast()?))
+        .collect()
 }
 
 /// Each key's value, by the position of the key in `keys`; undecided on a duplicated or `foreign` key.
@@ -319,7 +354,9 @@ fn write_levels(out: &mut Vec<u8>, prefixes: &[Vec<u8>; 4], levels: &[[&str; 4]]
 }
 
 fn py_int(py: Python<'_>, value: i64) -> PyObject {
-    value.into_pyobject(py).map_or_else(|never| match never {}, |v| v.into_any().unbind())
+    value
+        .into_pyobject(py)
+        .map_or_else(|never| match never {}, |v| v.into_any().unbind())
 }
 
 // -- ingest: WS frame -> Kafka record ----------------------------------------------------------------
@@ -352,7 +389,15 @@ impl WsRecord {
         sequential_id: Option<PyObject>,
         trade_timestamp: Option<PyObject>,
     ) -> Self {
-        WsRecord { kind, topic, market, timestamp, value, sequential_id, trade_timestamp }
+        WsRecord {
+            kind,
+            topic,
+            market,
+            timestamp,
+            value,
+            sequential_id,
+            trade_timestamp,
+        }
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
@@ -432,7 +477,10 @@ impl FramePlan {
             fields,
             keys: key_slots(&keys),
             foreign: get("foreign")?.extract()?,
-            pieces: get("pieces")?.try_iter()?.map(|p| Piece::from_spec(p?.downcast()?)).collect::<PyResult<_>>()?,
+            pieces: get("pieces")?
+                .try_iter()?
+                .map(|p| Piece::from_spec(p?.downcast()?))
+                .collect::<PyResult<_>>()?,
             code: get("code")?.extract()?,
             timestamp: get("timestamp")?.extract()?,
             trade: get("trade")?.extract()?,
@@ -467,10 +515,16 @@ impl FramePlan {
             values.push(value);
         }
         let code = string_text(values[self.code].ok_or(Undecided)?)?;
-        let market = if self.split_depth { without_depth(code) } else { code };
-        let int = |slot: usize| Ok::<_, Undecided>(py_int(py, int_value(values[slot].ok_or(Undecided)?, None)?));
+        let market = if self.split_depth {
+            without_depth(code)
+        } else {
+            code
+        };
+        let int =
+            |slot: usize| Ok::<_, Undecided>(py_int(py, int_value(values[slot].ok_or(Undecided)?, None)?));
 
-        let mut out = Vec::with_capacity(frame.pairs.iter().map(|(_, v)| v.get().len() + 24).sum::<usize>() + 256);
+        let mut out =
+            Vec::with_capacity(frame.pairs.iter().map(|(_, v)| v.get().len() + 24).sum::<usize>() + 256);
         for piece in &self.pieces {
             match *piece {
                 Piece::Text(ref text) => out.extend_from_slice(text),
@@ -542,7 +596,12 @@ impl FrameConverter {
         let (key, units, foreign) = levels;
         Ok(FrameConverter {
             type_key,
-            levels: LevelKeys { key: Some(key), units, foreign, strings: false },
+            levels: LevelKeys {
+                key: Some(key),
+                units,
+                foreign,
+                strings: false,
+            },
             prefixes: unit_prefixes(&unit_names),
             plans: by_kind,
         })
@@ -584,7 +643,14 @@ impl StoredRecord {
         sequential_id: Option<PyObject>,
         market_state: Option<Py<PyString>>,
     ) -> Self {
-        StoredRecord { kind, market, time_ms, fields, sequential_id, market_state }
+        StoredRecord {
+            kind,
+            market,
+            time_ms,
+            fields,
+            sequential_id,
+            market_state,
+        }
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
@@ -630,7 +696,12 @@ impl RecordConverter {
             time: get("time")?.extract()?,
             sequential_id: get("sequential_id")?.extract()?,
             market_state: get("market_state")?.extract()?,
-            levels: LevelKeys { key: get("levels_key")?.extract()?, units: unit_names.clone(), foreign: vec![], strings: true },
+            levels: LevelKeys {
+                key: get("levels_key")?.extract()?,
+                units: unit_names.clone(),
+                foreign: vec![],
+                strings: true,
+            },
             prefixes: unit_prefixes(&unit_names),
         })
     }
@@ -669,7 +740,8 @@ impl RecordConverter {
             });
         }
         let text = |slot: usize| texts[slot].map(|t| PyString::new(py, t).unbind());
-        let int = |slot: usize| -> Decided<PyObject> { Ok(py_int(py, texts[slot].ok_or(Undecided)?.parse()?)) };
+        let int =
+            |slot: usize| -> Decided<PyObject> { Ok(py_int(py, texts[slot].ok_or(Undecided)?.parse()?)) };
         let mut fields: Vec<Py<PyString>> = Vec::with_capacity(2 * texts.len());
         for ((name, value), hidden) in self.names.iter().zip(&texts).zip(&self.hidden) {
             if let (Some(value), false) = (value, hidden) {
