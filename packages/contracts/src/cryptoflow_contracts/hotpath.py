@@ -151,7 +151,7 @@ def _frame_plan(
         elif source in (RECEIVED, SOURCE):
             pieces.append(("received" if source == RECEIVED else "source", None))
         elif annotations[source].startswith("list["):
-            pieces.append(("levels", slot[source]))
+            pieces.append(("levels", None))  # the frame's levels, read while parsing it
         elif _CHECKS.get(annotations[source].removesuffix(" | None"), ("",))[0] == "decimal":
             pieces.append(("decimal", slot[source]))
         else:
