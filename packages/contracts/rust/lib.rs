@@ -197,25 +197,34 @@ impl Check {
         })
     }
 
-    /// The string's text, when it needs no unescaping and passes the check.
-    fn text<'a>(&self, raw: &'a str) -> Decided<&'a str> {
-        let Check::Str {
-            choices,
-            pattern,
-            min_len,
-        } = self
-        else {
-            return Err(Undecided);
-        };
-        let text = string_text(raw)?;
-        decide(text.len() >= *min_len)?;
-        if let Some(choices) = choices {
-            decide(choices.iter().any(|c| c == text))?;
+    /// The value's text once checked: an int or bool as written, a string's characters, a decimal's
+    /// digits. `strings`: decimals are JSON strings (records), not JSON numbers (frames).
+    fn read<'a>(&self, raw: &'a str, strings: bool) -> Decided<&'a str> {
+        match self {
+            Check::Int { min } => int_value(raw, *min).map(|_| raw),
+            // Records have no bool: the models would write Python's `True` to Redis.
+            Check::Bool if !strings && (raw == "true" || raw == "false") => Ok(raw),
+            Check::Bool => Err(Undecided),
+            Check::Str {
+                choices,
+                pattern,
+                min_len,
+            } => {
+                let text = string_text(raw)?;
+                decide(text.len() >= *min_len)?;
+                if let Some(choices) = choices {
+                    decide(choices.iter().any(|c| c == text))?;
+                }
+                if let Some(pattern) = pattern {
+                    decide(pattern.is_match(text))?;
+                }
+                Ok(text)
+            }
+            Check::Decimal if strings => record_decimal(raw),
+            Check::Decimal => ws_decimal(raw),
+            // Read with the rest of the object (`LevelSeed`), never from a raw value.
+            Check::Levels => Err(Undecided),
         }
-        if let Some(pattern) = pattern {
-            decide(pattern.is_match(text))?;
-        }
-        Ok(text)
     }
 }
 
@@ -293,12 +302,13 @@ impl Field {
         })
     }
 
-    /// The value as found (`None` when absent or null), after checking presence and nullability.
-    fn value<'a>(&self, found: Option<&'a RawValue>) -> Decided<Option<&'a str>> {
+    /// The value's checked text (`Check::read`), `None` when absent or null, after checking presence and
+    /// nullability.
+    fn read<'a>(&self, found: Option<&'a RawValue>, strings: bool) -> Decided<Option<&'a str>> {
         match found {
             None => decide(!self.required).map(|_| None),
             Some(raw) if raw.get() == "null" => decide(self.nullable).map(|_| None),
-            Some(raw) => Ok(Some(raw.get())),
+            Some(raw) => self.check.read(raw.get(), strings).map(Some),
         }
     }
 }
@@ -497,31 +507,21 @@ impl FramePlan {
         source: &[u8],
     ) -> Decided<WsRecord> {
         let found = slots(&frame.pairs, &self.keys, &self.foreign, self.fields.len())?;
-        let mut values = Vec::with_capacity(found.len());
+        // Each field checked; what is written is its raw JSON (`found`), as the frame has it.
         for (field, raw) in self.fields.iter().zip(&found) {
-            let value = match field.check {
-                Check::Levels => decide(frame.levels.is_some()).map(|_| None)?,
-                _ => field.value(*raw)?,
-            };
-            if let Some(raw) = value {
-                match &field.check {
-                    Check::Int { min } => int_value(raw, *min).map(drop)?,
-                    Check::Bool => decide(raw == "true" || raw == "false")?,
-                    check @ Check::Str { .. } => check.text(raw).map(drop)?,
-                    Check::Decimal => ws_decimal(raw).map(drop)?,
-                    Check::Levels => {}
-                }
+            match field.check {
+                Check::Levels => decide(frame.levels.is_some())?,
+                _ => drop(field.read(*raw, false)?),
             }
-            values.push(value);
         }
-        let code = string_text(values[self.code].ok_or(Undecided)?)?;
+        let raw = |slot: usize| found[slot].map(RawValue::get).filter(|v| *v != "null");
+        let code = string_text(raw(self.code).ok_or(Undecided)?)?;
         let market = if self.split_depth {
             without_depth(code)
         } else {
             code
         };
-        let int =
-            |slot: usize| Ok::<_, Undecided>(py_int(py, int_value(values[slot].ok_or(Undecided)?, None)?));
+        let int = |slot: usize| Ok::<_, Undecided>(py_int(py, int_value(raw(slot).ok_or(Undecided)?, None)?));
 
         let mut out =
             Vec::with_capacity(frame.pairs.iter().map(|(_, v)| v.get().len() + 24).sum::<usize>() + 256);
@@ -530,7 +530,7 @@ impl FramePlan {
                 Piece::Text(ref text) => out.extend_from_slice(text),
                 Piece::Plain(slot) | Piece::Decimal(slot) => {
                     let quote = matches!(piece, Piece::Decimal(_));
-                    match (values[slot], found[slot]) {
+                    match (raw(slot), found[slot]) {
                         (Some(raw), _) if quote => {
                             out.push(b'"');
                             out.extend_from_slice(raw.as_bytes());
@@ -726,17 +726,9 @@ impl RecordConverter {
         };
         let mut texts: Vec<Option<&str>> = Vec::with_capacity(found.len());
         for (field, raw) in self.fields.iter().zip(&found) {
-            texts.push(match &field.check {
+            texts.push(match field.check {
                 Check::Levels => Some(levels_text.as_deref().ok_or(Undecided)?),
-                check => match field.value(*raw)? {
-                    None => None,
-                    Some(raw) => Some(match check {
-                        Check::Int { min } => int_value(raw, *min).map(|_| raw)?,
-                        Check::Str { .. } => check.text(raw)?,
-                        Check::Decimal => record_decimal(raw)?,
-                        Check::Bool | Check::Levels => return Err(Undecided), // records have no bool
-                    }),
-                },
+                _ => field.read(*raw, true)?,
             });
         }
         let text = |slot: usize| texts[slot].map(|t| PyString::new(py, t).unbind());

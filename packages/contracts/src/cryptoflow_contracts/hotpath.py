@@ -140,7 +140,7 @@ def _frame_plan(
     """How one frame kind in one format becomes its record: the frame's keys and their checks, the record's
     fields in its order, each written from a frame field, `RECEIVED` or `SOURCE`."""
 
-    annotations = _annotations(model)
+    fields = [_field(model, name, annotation) for name, annotation in _annotations(model).items()]
     slot = {name: i for i, name in enumerate(model.model_fields)}
     pieces: list[tuple[str, Any]] = [("text", f'{{"kind":"{model.KIND}"'.encode())]
     for name in (f for f in record.model_fields if f != "kind"):
@@ -150,18 +150,18 @@ def _frame_plan(
             pieces.append(("market", None))  # the orderbook's: its code without the depth suffix
         elif source in (RECEIVED, SOURCE):
             pieces.append(("received" if source == RECEIVED else "source", None))
-        elif annotations[source].startswith("list["):
-            pieces.append(("levels", None))  # the frame's levels, read while parsing it
-        elif _CHECKS.get(annotations[source].removesuffix(" | None"), ("",))[0] == "decimal":
-            pieces.append(("decimal", slot[source]))
         else:
-            pieces.append(("plain", slot[source]))
+            check_kind = fields[slot[source]][0][0]
+            if check_kind == "levels":
+                pieces.append(("levels", None))  # the frame's levels, read while parsing it
+            else:
+                pieces.append(("decimal" if check_kind == "decimal" else "plain", slot[source]))
     pieces.append(("text", b"}"))
     return {
         "kind": model.KIND,
         "topic": record.TOPIC,
         "keys": _keys(model, simple=simple),
-        "fields": [_field(model, name, annotation) for name, annotation in annotations.items()],
+        "fields": fields,
         "foreign": _other_format(model, simple=simple),
         "pieces": pieces,
         "code": slot["code"],
