@@ -26,6 +26,10 @@ run cryptoflow-batch db upgrade --create
 secret_file="$STATE_DIR/service-secret-key"
 [[ -s "$secret_file" ]] || python3 -c "import secrets; print(secrets.token_urlsafe(48))" >"$secret_file"
 export CRYPTOFLOW_SERVICE_SECRET_KEY="$(cat "$secret_file")"
+# Airflow's API and UI ask for a login: one password, generated once, for the user and the dashboard.
+airflow_password_file="$STATE_DIR/airflow-password"
+[[ -s "$airflow_password_file" ]] || python3 -c "import secrets; print(secrets.token_urlsafe(18))" >"$airflow_password_file"
+export CRYPTOFLOW_BATCH_AIRFLOW_PASSWORD="${CRYPTOFLOW_BATCH_AIRFLOW_PASSWORD:-$(cat "$airflow_password_file")}"
 run cryptoflow-service migrate
 
 echo "up: applications"
@@ -53,7 +57,7 @@ proc_wait_line airflow "airflow: ready" 300
 echo
 echo "CryptoFlow is up:"
 echo "  dashboard + API  http://$CRYPTOFLOW_SERVICE_BIND/   (OpenAPI docs: /api/docs/)"
-echo "  Airflow          http://127.0.0.1:$CRYPTOFLOW_BATCH_AIRFLOW_PORT/"
+echo "  Airflow          http://127.0.0.1:$CRYPTOFLOW_BATCH_AIRFLOW_PORT/   (user ${CRYPTOFLOW_BATCH_AIRFLOW_USER:-admin}, password in $airflow_password_file)"
 echo "  upbit-sim        ws://127.0.0.1:$CRYPTOFLOW_SIM_PORT/websocket/v1  http://127.0.0.1:$CRYPTOFLOW_SIM_PORT"
 echo "  metrics          ingest http://127.0.0.1:$CRYPTOFLOW_INGEST_METRICS_PORT/metrics  sink http://127.0.0.1:$CRYPTOFLOW_SINK_METRICS_PORT/metrics"
 echo "  logs             $LOG_DIR"

@@ -237,3 +237,38 @@ async def test_kafka_outage_with_drops_loses_nothing(
         await asyncio.sleep(3)
         assert not ingest.task.done()
         await _all_trades_arrived(kit, sim, settings, sorted(ingest.app.markets))
+
+
+async def test_back_pressure_is_not_idleness(
+    sim: SimProcess, make_settings: Callable[..., IngestSettings], kit: Any, kafka_broker: KafkaBroker
+) -> None:
+    # A stopped broker fills the queue and blocks the socket readers. The connections are healthy: the
+    # watchdog (idle timeout 1 s here) must not close them and reconnect every timeout while Kafka is away.
+    settings = make_settings(queue_size=50, idle_timeout_s=1.0, ping_interval_s=0.25)
+    async with kit.running(settings) as ingest:
+
+        async def live() -> bool:
+            connections = ingest.app._connections.values()
+            return bool(connections) and all(c.connected for c in connections)
+
+        await kit.wait_for(live, timeout_s=30, what="ingest subscribed")
+        await asyncio.to_thread(kafka_broker.stop)
+        try:
+            queue = ingest.app._queue
+
+            async def full() -> bool:
+                return queue.full()
+
+            await kit.wait_for(full, timeout_s=30, what="the queue filled by back-pressure")
+            reconnects = ingest.app.reconnects
+            # Four idle timeouts with the readers blocked: the old watchdog reconnected about four times.
+            loop = asyncio.get_running_loop()
+            blocked_until = loop.time() + 4 * settings.idle_timeout_s
+            while loop.time() < blocked_until:
+                assert queue.full(), "the queue drained while Kafka was stopped"
+                await asyncio.sleep(0.1)
+            assert ingest.app.reconnects == reconnects
+        finally:
+            await asyncio.to_thread(kafka_broker.start)
+        await _all_trades_arrived(kit, sim, settings, sorted(ingest.app.markets))
+        assert ingest.app.reconnects == reconnects

@@ -1,4 +1,4 @@
-"""The local Airflow of ``make up``: api-server (:8081), scheduler and dag-processor on one small machine.
+"""The local Airflow of ``make up``: api-server (:8081), scheduler, dag-processor and triggerer.
 
 ``cryptoflow-batch airflow run`` creates the ``airflow`` metadata database (PostgreSQL, next to the
 CryptoFlow database) and the CryptoFlow database when missing, applies the lake/mart migrations and
@@ -9,7 +9,8 @@ prints the same environment for running ``airflow`` commands by hand:
 
 ``AIRFLOW_HOME`` is ``<state dir>/airflow`` (state dir: ``$CRYPTOFLOW_BATCH_STATE_DIR``, else
 ``$CRYPTOFLOW_STATE_DIR``, else ``./.state``); the secrets the components must share (JWT, API and
-Fernet keys) are generated there once.
+Fernet keys) and the password of its one user are generated there once. The API and UI require that login
+(Airflow's simple auth manager): nothing anonymous can read or trigger a DAG run.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ from cryptoflow_batch.settings import ENV_PREFIX, BatchSettings
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-COMPONENTS = ("api-server", "scheduler", "dag-processor")
+# The triggerer runs deferred tasks; without it the UI reports it as down.
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 
 
 def dags_folder() -> Path:
@@ -77,16 +79,38 @@ def _secrets(home: Path) -> dict[str, str]:
         "jwt_secret": secrets.token_urlsafe(48),
         "api_secret_key": secrets.token_urlsafe(32),
         "fernet_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "password": secrets.token_urlsafe(18),
     }
     path.touch(mode=0o600)
     path.write_text(json.dumps(values))
     return values
 
 
+def credentials(settings: BatchSettings) -> tuple[str, str]:
+    """The local Airflow's user and password (the setting, else the one generated for this state dir)."""
+    if settings.airflow_password is not None:
+        return settings.airflow_user, settings.airflow_password.get_secret_value()
+    home = state_dir(settings) / "airflow"
+    stored = _secrets(home)
+    if "password" not in stored:  # a state dir from before logins were required
+        stored["password"] = secrets.token_urlsafe(18)
+        (home / "secrets.json").write_text(json.dumps(stored))
+    return settings.airflow_user, stored["password"]
+
+
+def _passwords_file(home: Path, user: str, password: str) -> Path:
+    """The simple auth manager's password file (it would otherwise generate and log one)."""
+    path = home / "passwords.json"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps({user: password}))
+    return path
+
+
 def airflow_env(settings: BatchSettings, *, port: int | None = None) -> dict[str, str]:
     """Environment variables for every Airflow component (and for tasks: the ``CRYPTOFLOW_BATCH_*``)."""
     home = state_dir(settings) / "airflow"
     keys = _secrets(home)
+    user, password = credentials(settings)
     port = port or settings.airflow_port
     database = sqlalchemy_url(metadata_dsn(settings))
     env = {
@@ -100,8 +124,8 @@ def airflow_env(settings: BatchSettings, *, port: int | None = None) -> dict[str
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__FERNET_KEY": keys["fernet_key"],
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{HOST}:{port}/execution/",
-        # Local stack only: everyone is admin, no login page.
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{user}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(_passwords_file(home, user, password)),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database,
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": database,
         "AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_SIZE": "2",
@@ -188,4 +212,5 @@ def run(settings: BatchSettings, *, port: int | None = None) -> int:
                 child.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 child.kill()
+                child.wait()
     return exit_code

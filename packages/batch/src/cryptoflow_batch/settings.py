@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "CRYPTOFLOW_BATCH_"
@@ -67,6 +67,10 @@ class BatchSettings(BaseSettings):
     """Airflow's metadata database; default: database ``airflow`` on the server of ``dsn``."""
     airflow_port: int = Field(default=8081, ge=1, le=65535)
     airflow_parallelism: int = Field(default=4, ge=1)
+    airflow_user: str = Field(default="admin", pattern=r"^[A-Za-z0-9_.-]+$")
+    """The local Airflow's one user (role admin): its API and UI answer nobody else."""
+    airflow_password: SecretStr | None = None
+    """That user's password; default: generated once into ``<state_dir>/airflow/secrets.json``."""
 
     @field_validator("quote_currencies", "minute_candle_markets", "daily_candle_markets", mode="before")
     @classmethod

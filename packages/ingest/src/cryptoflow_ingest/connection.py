@@ -104,6 +104,7 @@ class WsConnection:
         self._awaiting_first = False
         self._subscribed: tuple[str, ...] = ()
         self._frames = 0
+        self._backpressured = False  # the reader waits for room in the queue (Kafka is slow)
         self._idle_close = False  # the watchdog is closing this session's socket
         self._mark = Watermark(0)
         self.connected = False
@@ -181,7 +182,7 @@ class WsConnection:
                     raise result
 
     async def _read(self, ws: ClientWebSocketResponse) -> None:
-        put = self._queue.put
+        put, put_nowait = self._queue.put, self._queue.put_nowait
         receive = ws.receive
         while True:
             message = await receive()
@@ -206,7 +207,16 @@ class WsConnection:
                 self._awaiting_first = False
                 self._backoff.reset()
                 self._on_live(self._subscribed)
-            await put((raw, received, self._mark))
+            frame = (raw, received, self._mark)
+            try:
+                put_nowait(frame)
+            except asyncio.QueueFull:
+                # Back-pressure, not silence: the watchdog must not close a healthy socket meanwhile.
+                self._backpressured = True
+                try:
+                    await put(frame)
+                finally:
+                    self._backpressured = False
 
     async def _subscriber(self, ws: ClientWebSocketResponse) -> None:
         while True:
@@ -239,13 +249,14 @@ class WsConnection:
             await ws.send_str("PING")
 
     async def _watchdog(self, ws: ClientWebSocketResponse) -> None:
-        # Polls a frame counter rather than timing every recv(): nothing is added to the hot loop.
+        # Polls a frame counter rather than timing every recv(): nothing is added to the hot loop. Time the
+        # reader spends waiting for room in the queue is not idle time: the socket is unread, not silent.
         timeout = self._settings.idle_timeout_s
         loop = asyncio.get_running_loop()
         seen, since = self._frames, loop.time()
         while True:
             await asyncio.sleep(timeout / 4)
-            if self._frames != seen:
+            if self._frames != seen or self._backpressured:
                 seen, since = self._frames, loop.time()
             elif loop.time() - since >= timeout:
                 log.warning("%s: no frame for %.1f s: closing", self.name, timeout)

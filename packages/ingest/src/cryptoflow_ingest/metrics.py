@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from cryptoflow_contracts import hotpath
+from cryptoflow_contracts.topics import Topic
 
 
 class IngestMetrics:
@@ -49,3 +50,9 @@ class IngestMetrics:
         self.lag_ms = Gauge(
             "cryptoflow_ingest_lag_ms", "Receive time minus exchange time of the latest frame", registry=r
         )
+        # Every series a dashboard plots exists from the start at 0 ("no data" reads as an outage).
+        # Error frames' names are the exchange's and open-ended: those appear when first seen.
+        for kind in ("trade", "ticker", "orderbook", "invalid"):
+            self.messages_in.labels(kind)
+        for topic in Topic:
+            self.messages_out.labels(topic.value)

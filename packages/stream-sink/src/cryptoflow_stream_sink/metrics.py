@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from cryptoflow_contracts import hotpath
 
 KINDS = ("trade", "ticker", "orderbook")
+SKIP_REASONS = (
+    ("trade", "duplicate"),
+    ("trade", "expired"),
+    ("ticker", "stale"),
+    ("orderbook", "stale"),
+    ("ticker", "superseded"),
+    ("orderbook", "superseded"),
+)
+RETRIED_OPERATIONS = ("redis", "dead-letter")
 
 
 class SinkMetrics:
@@ -71,3 +82,14 @@ class SinkMetrics:
         for kind in KINDS:
             self.records_in.labels(kind)
             self.records_out.labels(kind)
+        # Every series a dashboard plots exists from the start at 0 ("no data" reads as an outage).
+        for kind, reason in SKIP_REASONS:
+            self.skipped.labels(kind, reason)
+        for operation in RETRIED_OPERATIONS:
+            self.retries.labels(operation)
+
+    def expect_topics(self, topics: Iterable[str]) -> None:
+        """The per-topic series (dead letters, lag) of the topics this sink reads, at 0 until they move."""
+        for topic in topics:
+            self.dlq.labels(topic)
+            self.lag.labels(topic)

@@ -51,6 +51,7 @@ class StreamSink:
         self.metrics_port: int | None = None
         """The port the metrics endpoint listens on, once running (useful with `metrics_port=0`)."""
         self._topics = {settings.topic(topic): topic for topic in KIND_BY_TOPIC}
+        self.metrics.expect_topics(self._topics)
         self._dlq_topic = settings.topic(Topic.DLQ)
         self._lock = asyncio.Lock()
         self._pending: Batch | None = None
