@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 
 from cryptoflow_localstack.process import free_port
 from servicetest import plant
-from servicetest.processes import ServiceProcess
+from servicetest.processes import CeleryWorker, ServiceProcess
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[3]
@@ -463,16 +463,26 @@ def test_alert_rule_form_creates_pauses_and_deletes(
     assert api_get(server, "/api/alert-rules/", planted["token"])["count"] == 0
 
 
-def test_health_page_says_airflow_is_unreachable(server: str, page: Page) -> None:
-    """No Airflow in this test (too heavy for the suite): the page must say so, clearly, in red."""
+def test_health_page_says_airflow_is_unreachable(
+    server: str, page: Page, celery_worker: CeleryWorker
+) -> None:
+    """No Airflow in this test (too heavy for the suite): the page must say so, clearly, in red. Beat's
+    last runs come from a real worker running a real task."""
+    from cryptoflow_service.celery_app import app  # noqa: PLC0415
+
+    result = app.send_task("alerts.redeliver_stalled")
+    assert "succeeded" in celery_worker.wait_for_task(result.id)
     page.goto(f"{server}/health/")
+    beat_row = page.locator("#h-beat tbody tr", has_text="redeliver-stalled")
+    expect(beat_row).to_contain_text("SUCCESS")
+    expect(beat_row.locator(".pill")).to_have_text("green")
     airflow = page.locator("#h-airflow")
     expect(airflow).to_have_attribute("data-level", "red")
     expect(airflow).to_contain_text("Airflow unreachable")
     expect(page.locator("#h-kafka")).to_contain_text("unreachable")
     expect(page.locator("#h-data")).to_have_attribute("data-level", "red")  # KRW-XRP is stale
     expect(page.locator("#h-data tbody tr")).to_have_count(len(MARKETS))
-    expect(page.locator("#h-beat tbody tr").first).to_contain_text("never")
+    expect(page.locator("#h-beat tbody tr", has_text="trend-scan")).to_contain_text("never")
     expect(page.locator("#h-data .threshold")).to_contain_text("amber from 10 s, red from 60 s")
 
 

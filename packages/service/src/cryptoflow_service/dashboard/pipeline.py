@@ -214,7 +214,9 @@ def beat() -> dict[str, Any]:
         period_s = float(schedule) if isinstance(schedule, int | float) else 86_400.0
         last = json.loads(runs[key]) if key in runs else None
         age_ms = now - int(last["ms"]) if last else None
-        level = "red" if age_ms is None else _level(age_ms / 1000 / period_s, TASK_LATE_AMBER, TASK_LATE_RED)
+        # Never run: amber (Beat sends an interval task first one period after it starts).
+        late = None if age_ms is None else age_ms / 1000 / period_s
+        level = "amber" if late is None else _level(late, TASK_LATE_AMBER, TASK_LATE_RED)
         if last and last["state"] != "SUCCESS" and level == "green":
             level = "amber"
         tasks.append(
@@ -231,8 +233,8 @@ def beat() -> dict[str, Any]:
     worst = max((t["level"] for t in tasks), key=["green", "amber", "red"].index, default="green")
     return {
         "level": worst,
-        "threshold": f"amber when the last run is older than {TASK_LATE_AMBER:g}x the period, "
-        f"red beyond {TASK_LATE_RED:g}x or never run",
+        "threshold": f"amber when not run yet or the last run is older than {TASK_LATE_AMBER:g}x the period "
+        f"(or failed), red beyond {TASK_LATE_RED:g}x",
         "error": None,
         "tasks": tasks,
     }

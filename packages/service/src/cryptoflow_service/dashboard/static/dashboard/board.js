@@ -91,7 +91,7 @@ function row(ticker) {
     el(
       "th",
       { scope: "row", class: "left" },
-      el("a", { href }, el("span", { class: "code", text: ticker.market }), name.korean_name || name.english_name ? el("span", { class: "name", text: [name.korean_name, name.english_name].filter(Boolean).join(" · ") }) : null),
+      el("a", { href }, el("span", { class: "code", text: ticker.market }), name.korean_name || name.english_name ? el("span", { class: "name" }, el("span", { text: name.korean_name ?? "" }), el("span", { class: "en", text: name.korean_name && name.english_name ? ` · ${name.english_name}` : name.english_name ?? "" })) : null),
       stale ? el("span", { class: "badge stale", text: "stale", title: `no live data for ${age(ticker.age_ms)}` }) : null,
       name.warning ? el("span", { class: "badge warn", text: "warning" }) : null,
     ),
@@ -99,7 +99,7 @@ function row(ticker) {
     el("td", { class: `num ${moving}` }, el("span", { text: percent(ticker.signed_change_rate) }), el("span", { class: "sub", text: price(ticker.signed_change_price) })),
     el("td", { class: "spark-col" }, sparkline(sparks[ticker.market])),
     el("td", { class: "num wide", text: `${compact(ticker.acc_trade_volume_24h)} ${ticker.market.split("-")[1]}` }),
-    el("td", { class: "num", text: `${compact(ticker.acc_trade_price_24h)} ${ticker.quote}` }),
+    el("td", { class: "num" }, el("span", { text: compact(ticker.acc_trade_price_24h) }), el("span", { class: "unit", text: ` ${ticker.quote}` })),
   );
 }
 

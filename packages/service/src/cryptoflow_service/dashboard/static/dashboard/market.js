@@ -85,7 +85,7 @@ function drawIndicators(rows) {
   if (bands.length) for (const name of bands) seriesFor("bb", name, BB_COLOR, 0, { lineStyle: name === "bb_middle" ? 2 : 0 }).setData(column(rows, name));
   else notes.push("Bollinger bands: not in this API's indicators yet.");
   if (present(api.INDICATOR_LINES.rsi)) {
-    const rsi = seriesFor(null, api.INDICATOR_LINES.rsi, "#7b4fd0", 1, { lastValueVisible: true });
+    const rsi = seriesFor(null, api.INDICATOR_LINES.rsi, "#7b4fd0", 1, { lastValueVisible: true, priceFormat: { type: "price", precision: 2, minMove: 0.01 } });
     rsi.setData(column(rows, api.INDICATOR_LINES.rsi));
     for (const level of [70, 30]) rsi.createPriceLine({ price: level, color: "#b7bcc6", lineStyle: 2, lineWidth: 1, axisLabelVisible: true, title: "" });
   } else notes.push("RSI: no values for this market yet.");
@@ -128,7 +128,8 @@ function tooltip(param) {
   }
   const { candle, row } = entry;
   const parts = [el("b", { text: utc(time * 1000).slice(0, state.interval === "1d" ? 10 : 16) })];
-  const add = (label, value, cls) => value !== null && value !== undefined && parts.push(el("span", { class: "k", text: label }), el("span", { class: cls, text: value }));
+  const add = (label, value, cls, optional = false) =>
+    value !== null && value !== undefined && parts.push(el("span", { class: optional ? "opt" : undefined }, el("span", { class: "k", text: label }), el("span", { class: cls, text: value })));
   const cls = direction(Number(candle.trade_price) - Number(candle.opening_price));
   add("O", price(candle.opening_price), cls);
   add("H", price(candle.high_price), cls);
@@ -136,9 +137,9 @@ function tooltip(param) {
   add("C", price(candle.trade_price), cls);
   add("Vol", candle.volume === undefined ? null : compact(candle.volume));
   if (row) {
-    for (const name of api.INDICATOR_LINES.ma) add(name.replace("ma_", "MA"), row[name] === undefined || row[name] === null ? null : price(row[name]));
+    for (const name of api.INDICATOR_LINES.ma) add(name.replace("ma_", "MA"), row[name] === undefined || row[name] === null ? null : price(row[name]), undefined, true);
     add("RSI", row.rsi_14);
-    add("MACD", row.macd);
+    add("MACD", row.macd, undefined, true);
   }
   box.replaceChildren(...parts);
 }
