@@ -217,6 +217,7 @@ def planted(
     from django.db import connection  # noqa: PLC0415
     from rest_framework.authtoken.models import Token  # noqa: PLC0415
 
+    redis_server.flushdb(0)  # other modules' tests leave their tickers behind
     with django_db_blocker.unblock():
         plant_history()
         user = get_user_model().objects.create_user(USER, email="carol@example.com", password=PASSWORD)
