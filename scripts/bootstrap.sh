@@ -18,5 +18,16 @@ fi
 echo "bootstrap: services (PostgreSQL, Redis, Kafka jars)"
 bash deploy/local/install.sh
 
+# The dashboard's browser tests drive Debian's Chromium (Playwright's own browser download cannot work here);
+# a Korean font makes their screenshots show the markets' Korean names.
+if command -v chromium >/dev/null 2>&1 && [[ -d /usr/share/fonts/truetype/nanum ]]; then
+  echo "bootstrap: Chromium: present ($(chromium --version 2>/dev/null))"
+else
+  echo "bootstrap: apt-get install chromium fonts-nanum"
+  root=(); ((EUID == 0)) || root=(sudo)
+  "${root[@]}" apt-get update -qq -o DPkg::Lock::Timeout=300
+  DEBIAN_FRONTEND=noninteractive "${root[@]}" apt-get install -y -qq -o DPkg::Lock::Timeout=300 chromium fonts-nanum
+fi
+
 echo "bootstrap: Python workspace ($(uv --version))"
 uv sync --all-packages --locked --quiet

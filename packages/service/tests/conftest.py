@@ -169,7 +169,7 @@ def api_server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        server.wait_http(f"{base}/healthz")
+        server.wait_http(f"{base}/healthz", timeout=180)  # the shared 2-core machine can be slow
         yield base
     finally:
         server.stop()

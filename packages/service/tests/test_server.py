@@ -120,15 +120,36 @@ def test_api_docs_load_nothing_from_another_host(api_server: str) -> None:
         assert get(urljoin(docs, url))[0] == 200, url
 
 
-def test_dashboard_page(api_server: str) -> None:
-    status, headers, body = get(f"{api_server}/")
-    page = body.decode()
+def test_dashboard_pages_and_their_static_files(api_server: str) -> None:
+    """Each page is served with its module; the modules and the vendored chart library come from the
+    service itself (WhiteNoise). The browser suite (`test_dashboard_browser.py`) tests what they do."""
+    for path, module in [
+        ("/", "dashboard/board.js"),
+        ("/markets/KRW-BTC/", "dashboard/market.js"),
+        ("/alerts/", None),  # signed out: a sign-in link, no module
+        ("/health/", "dashboard/health.js"),
+        ("/accounts/login/", None),
+        ("/dashboard/", "dashboard/board.js"),  # the old address redirects to the board
+    ]:
+        status, headers, body = get(api_server + path)
+        assert status == 200, path
+        assert headers["Content-Type"].startswith("text/html"), path
+        if module:
+            assert f'src="/static/{module}"' in body.decode(), path
+    assert "/accounts/login/" in get(f"{api_server}/alerts/")[2].decode()
+    assert get(f"{api_server}/markets/not-a-market-code-at-all!/")[0] == 404
+    status, _, body = get(f"{api_server}/markets/krw-btc/")  # redirected to the canonical code
     assert status == 200
-    assert headers["Content-Type"].startswith("text/html")
-    assert "/api/realtime-price/" in page
-    assert "/api/candles/" in page
-    assert "MA20" in page
-    assert get(f"{api_server}/dashboard/")[0] == 200
+    assert 'data-market="KRW-BTC"' in body.decode()
+    status, headers, body = get(f"{api_server}/static/dashboard/api.js")
+    assert status == 200
+    assert "javascript" in headers["Content-Type"]
+    assert b"/api/realtime-price/" in body
+    library = "/static/dashboard/vendor/lightweight-charts/lightweight-charts.standalone.production.js"
+    status, _, body = get(api_server + library)
+    assert status == 200
+    assert b"TradingView Lightweight Charts" in body[:300]
+    assert b"TradingView" in get(f"{api_server}/static/dashboard/vendor/lightweight-charts/NOTICE")[2]
 
 
 @pytest.mark.slow

@@ -94,6 +94,17 @@ class ServiceSettings(BaseSettings):
     trend_scan_hour_utc: int = Field(default=0, ge=0, le=23)
     trend_scan_minute_utc: int = Field(default=30, ge=0, le=59)
 
+    # --- Dashboard's pipeline health (read server-side: the browser never holds these credentials) -------
+    airflow_url: str = "http://127.0.0.1:8081"
+    """Airflow's API server (REST API v2); empty = not deployed (the health page says so)."""
+    airflow_username: str = ""
+    """Empty: ask Airflow's simple auth manager for a token without credentials (its all-admins mode)."""
+    airflow_password: SecretStr = SecretStr("")
+    ingest_metrics_url: str = "http://127.0.0.1:9108/metrics"
+    sink_metrics_url: str = "http://127.0.0.1:9109/metrics"
+    health_timeout_s: float = Field(default=2.0, gt=0)
+    """Per upstream (Airflow, each metrics endpoint) when the health page asks."""
+
     @field_validator("allowed_hosts", "cors_allowed_origins", "minute_markets", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

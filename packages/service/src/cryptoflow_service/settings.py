@@ -53,16 +53,25 @@ INSTALLED_APPS = [
     "cryptoflow_service.dashboard",
 ]
 
-# No sessions, CSRF or messages: the API authenticates every write with a token header, and the dashboard
-# only reads. Fewer middlewares also keep the hot read path short: CORS only runs when origins are allowed
-# (without any it would only add `Vary: origin`). WhiteNoise answers `/static/` itself (one dict lookup
-# for every other path).
+# The API authenticates writes with a token header, or with the dashboard's session (Django's login page;
+# DRF then checks the CSRF token of every write). Sessions are read lazily: a request without the cookie
+# never touches the session table. CORS only runs when origins are allowed (without any it would only add
+# `Vary: origin`). WhiteNoise answers `/static/` itself (one dict lookup for every other path).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     *(["corsheaders.middleware.CorsMiddleware"] if CRYPTOFLOW_SERVICE.cors_allowed_origins else []),
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"  # no session table, no DB read
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/alerts/"
+LOGOUT_REDIRECT_URL = "/"
 
 ROOT_URLCONF = "cryptoflow_service.urls"
 WSGI_APPLICATION = "cryptoflow_service.wsgi.application"
@@ -72,7 +81,13 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csrf",
+                "django.contrib.auth.context_processors.auth",
+            ]
+        },
     }
 ]
 
@@ -100,7 +115,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    # Token first: its `WWW-Authenticate` header keeps anonymous writes at 401 (not 403).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_THROTTLE_CLASSES": [
         "cryptoflow_service.common.throttling.AnonRateThrottle",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cryptoflow_service import health
 from cryptoflow_service.alerts.views import AlertListView, AlertRuleDetailView, AlertRuleListView
 from cryptoflow_service.analysis.views import SignalListView, TopPicksView, TrendReportListView
-from cryptoflow_service.dashboard.views import dashboard
+from cryptoflow_service.dashboard import views as dashboard
 from cryptoflow_service.live.views import (
     OrderbookView,
     RealtimePriceDetailView,
@@ -43,6 +44,8 @@ api = [
     path("alert-rules/", AlertRuleListView.as_view(), name="alert-rules-list"),
     path("alert-rules/<int:rule_id>/", AlertRuleDetailView.as_view(), name="alert-rules-detail"),
     path("alerts/", AlertListView.as_view(), name="alerts-list"),
+    path("sparklines/", dashboard.SparklineView.as_view(), name="sparklines-list"),
+    path("pipeline-health/", dashboard.PipelineHealthView.as_view(), name="pipeline-health"),
     # The ML prediction endpoint (a later issue) goes here: `predictions/<str:market>/`, served from
     # `cryptoflow_service.prediction` with the model trained by `cryptoflow-ml`.
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -50,8 +53,13 @@ api = [
 ]
 
 urlpatterns = [
-    path("", dashboard, name="dashboard"),
-    path("dashboard/", dashboard),
+    path("", dashboard.board, name="dashboard"),
+    path("dashboard/", dashboard.old_dashboard),
+    path("markets/<str:code>/", dashboard.market, name="dashboard-market"),
+    path("alerts/", dashboard.alerts, name="dashboard-alerts"),
+    path("health/", dashboard.health, name="dashboard-health"),
+    path("accounts/login/", auth_views.LoginView.as_view(template_name="dashboard/login.html"), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/", include(api)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
@@ -99,3 +100,30 @@ def market_in_marts(*, market: str) -> bool:
         or MarketStats24h.objects.filter(market=market).exists()
         or Candle1d.objects.filter(market=market).exists()
     )
+
+
+SPARKLINE_SQL = """
+SELECT DISTINCT ON (market, bucket) market, date_trunc('hour', candle_start) AS bucket, trade_price
+FROM mart.candles_1m
+WHERE candle_start >= %s {markets}
+ORDER BY market, bucket, candle_start DESC
+"""
+
+
+def sparklines(
+    *, since: datetime, markets: Iterable[str] | None = None
+) -> dict[str, list[tuple[datetime, str]]]:
+    """Each market's hourly closes (the last minute candle's close in each UTC hour) from `since`, oldest
+    first: the board's 24 h sparklines."""
+    from django.db import connection  # noqa: PLC0415
+
+    params: list[Any] = [since]
+    clause = ""
+    if markets is not None:
+        clause, params = "AND market = ANY(%s)", [since, list(markets)]
+    out: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(SPARKLINE_SQL.format(markets=clause), params)
+        for market, bucket, close in cursor.fetchall():
+            out[market].append((bucket, close))
+    return dict(out)
