@@ -30,6 +30,8 @@ export CRYPTOFLOW_SERVICE_SECRET_KEY="$(cat "$secret_file")"
 airflow_password_file="$STATE_DIR/airflow-password"
 [[ -s "$airflow_password_file" ]] || python3 -c "import secrets; print(secrets.token_urlsafe(18))" >"$airflow_password_file"
 export CRYPTOFLOW_BATCH_AIRFLOW_PASSWORD="${CRYPTOFLOW_BATCH_AIRFLOW_PASSWORD:-$(cat "$airflow_password_file")}"
+export CRYPTOFLOW_SERVICE_AIRFLOW_USERNAME="${CRYPTOFLOW_BATCH_AIRFLOW_USER:-admin}"
+export CRYPTOFLOW_SERVICE_AIRFLOW_PASSWORD="$CRYPTOFLOW_BATCH_AIRFLOW_PASSWORD"
 run cryptoflow-service migrate
 
 echo "up: applications"
