@@ -20,12 +20,12 @@ from cryptoflow_ingest.backfill import Backfiller
 from cryptoflow_ingest.connection import Frame, WsConnection, now_ms
 from cryptoflow_ingest.discovery import select_markets
 from cryptoflow_ingest.metrics import IngestMetrics
-from cryptoflow_ingest.pacing import RateLimits, RateWindow
 from cryptoflow_ingest.publisher import Publisher
 from cryptoflow_ingest.rest import UpbitSource
 from cryptoflow_ingest.settings import IngestSettings
 from cryptoflow_ingest.subscriptions import ShardPlan
 from cryptoflow_ingest.tracker import TradeTracker
+from cryptoflow_upbit_client import GroupLimiter
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,7 @@ class IngestApp:
         self.metrics = IngestMetrics()
         self.tracker = TradeTracker(keep_ms=settings.backfill_margin_ms + 120_000)
         self._queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize=settings.queue_size)
-        self._connect_limits = RateLimits(
-            RateWindow(settings.connects_per_s, 1.0 + settings.rate_limit_slack_s)
-        )
+        self._connect_limits = GroupLimiter(settings.connects_per_s, 1.0 + settings.rate_limit_slack_s)
         self._plan = ShardPlan(settings.codes_per_connection)
         self._connections: dict[int, WsConnection] = {}
         self._connection_tasks: dict[int, asyncio.Task[None]] = {}
