@@ -1,7 +1,7 @@
 """The ingest process: discovery → sharded WebSocket connections → bounded queue → Kafka, plus gap backfill.
 
-Shutdown order (STYLE.md): stop reading → drain the queue → wait for every ack → save the checkpoint →
-close the producer and the REST client.
+Shutdown order (`docs/architecture.md`, "Streaming"): stop reading → drain the queue → wait for every
+ack → save the checkpoint → close the producer and the REST client.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from prometheus_client import start_http_server
 
+from cryptoflow_contracts.backoff import Backoff
 from cryptoflow_ingest.backfill import Backfiller
 from cryptoflow_ingest.connection import Frame, WsConnection, now_ms
 from cryptoflow_ingest.discovery import select_markets
@@ -161,16 +162,16 @@ class IngestApp:
 
     async def _first_markets(self) -> list[str]:
         """The first discovery retries until it works: without markets there is nothing to do."""
-        delay = 1.0
+        backoff = Backoff(initial_s=1.0, max_s=30.0)
         while True:
             try:
                 return select_markets(await self._rest.market_all(), self.settings)
             except Exception as exc:  # the REST client already retried; keep trying slowly
+                delay = backoff.next_delay()
                 log.warning(
                     "market discovery failed (%s: %s); retrying in %.0f s", type(exc).__name__, exc, delay
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
 
     async def _discovery_loop(self) -> None:
         settings = self.settings
