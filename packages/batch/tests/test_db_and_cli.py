@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -96,3 +97,25 @@ def test_airflow_env_for_the_local_stack(
     assert env["AIRFLOW__CORE__DAGS_FOLDER"].endswith("cryptoflow_batch/dags")
     assert env["CRYPTOFLOW_BATCH_DSN"] == "postgresql://u:p@127.0.0.1:5499/cf"
     assert (tmp_path / "airflow" / "secrets.json").stat().st_mode & 0o077 == 0  # secrets are private
+
+
+def test_cli_user_errors_are_one_line_and_exit_2(batch_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown market, a bad date or unit: one line naming it, exit 2, never a traceback (an unknown
+    market printed a 46-line ExceptionGroup from the backfill's task group)."""
+    rest_url = os.environ["CRYPTOFLOW_BATCH_UPBIT_REST_URL"]
+    cases = {
+        ("backfill", "--markets", "KRW-NOPE,KRW-BTC", "--from", "2026-01-01", "--to", "2026-02-01"): (
+            f"cryptoflow-batch: unknown market(s) KRW-NOPE: not listed by {rest_url}"
+        ),
+        ("backfill", "--markets", "KRW-BTC", "--from", "2026-13-01", "--to", "2026-02-01"): (
+            "cryptoflow-batch: '2026-13-01' is not a date (2026-01-31) or an ISO 8601 time"
+        ),
+        ("el", "candles", "--unit", "fortnights"): "cryptoflow-batch: ",
+        ("transform", "nope"): "cryptoflow-batch: unknown transform(s) ['nope']",
+    }
+    for argv, start in cases.items():
+        assert main(list(argv)) == 2, argv
+        captured = capsys.readouterr()
+        assert captured.err.startswith(start), captured.err
+        assert captured.err.count("\n") == 1, captured.err
+        assert "Traceback" not in captured.err

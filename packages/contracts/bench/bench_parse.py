@@ -8,15 +8,14 @@
 
     uv run --package cryptoflow-contracts python packages/contracts/bench/bench_parse.py [--rounds 5]
 
-The frames are the recorded samples (`UPBIT_SAMPLES_DIR`, else `testdata/upbit-samples` or
-`shared/upbit-samples` above this file), in DEFAULT and in SIMPLE format. Each figure is the best of
+The frames are the recorded samples (`UPBIT_SAMPLES_DIR`, else the repository's `testdata/upbit-samples`,
+found by `cryptoflow_localstack.samples`), in DEFAULT and in SIMPLE format. Each figure is the best of
 `--rounds` timed rounds; model and hotpath rounds alternate, so load on the machine hits both alike.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import time
 from collections.abc import Callable, Sequence
@@ -37,17 +36,14 @@ from cryptoflow_contracts.records import (
 )
 from cryptoflow_contracts.topics import Topic
 from cryptoflow_contracts.ws import WsOrderbook, WsTicker, WsTrade, encode_ws_frame, parse_ws_frame
+from cryptoflow_localstack.samples import SamplesNotFoundError, upbit_samples_dir
 
 
 def samples_dir() -> Path:
-    configured = os.environ.get("UPBIT_SAMPLES_DIR")
-    if configured:
-        return Path(configured)
-    for parent in Path(__file__).resolve().parents:
-        for candidate in (parent / "testdata" / "upbit-samples", parent / "shared" / "upbit-samples"):
-            if candidate.is_dir():
-                return candidate
-    raise SystemExit("Upbit samples not found: set UPBIT_SAMPLES_DIR")
+    try:
+        return upbit_samples_dir(Path(__file__).parent)
+    except SamplesNotFoundError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 T = TypeVar("T")

@@ -136,3 +136,52 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
             main(argv)
         assert caught.value.code == 2
     capsys.readouterr()
+
+
+REST_SAMPLES = {
+    "rest-candles-days.json": ("candles/days", "RestCandleDay", 3),
+    "rest-candles-minutes-1.json": ("/v1/candles/minutes/1", "RestCandleMinute", 5),
+    "rest-market-all.json": ("market/all", "RestMarket", 10),
+    "rest-orderbook.json": ("orderbook", "RestOrderbook", 2),
+    "rest-ticker.json": ("v1/ticker", "RestTicker", 3),
+    "rest-trades-ticks.json": ("trades/ticks", "RestTradeTick", 7),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REST_SAMPLES))
+def test_decode_rest_every_sample_body(
+    samples_dir: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    endpoint, kind, count = REST_SAMPLES[name]
+    assert main(["decode", "--rest", endpoint, str(samples_dir / name)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    objects = [json.loads(line) for line in out.splitlines()]
+    assert [o["kind"] for o in objects] == [kind] * count
+    assert all(o["market"].startswith(("KRW-", "BTC-", "USDT-")) for o in objects)
+
+
+def test_decode_rest_keeps_exact_numbers(samples_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["decode", "--rest", "ticker", str(samples_dir / "rest-ticker.json")])
+    first = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert (first["market"], first["trade_price"], first["trade_timestamp"]) == (
+        "KRW-BTC",
+        "104862000.0",
+        1773278132054,
+    )
+
+
+def test_decode_rest_refusals(samples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ticker = str(samples_dir / "rest-ticker.json")
+    assert main(["decode", "--rest", "nope", ticker]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("decode: unknown REST endpoint 'nope'; known: market/all, ticker")
+    assert err.count("\n") == 1
+    assert main(["decode", "--rest", "orderbook", ticker]) == 1  # a ticker body is not an order book
+    err = capsys.readouterr().err
+    assert err.startswith("body: RestOrderbook[0]")
+    assert err.count("\n") == 1
+    error_body = tmp_path / "error.json"
+    error_body.write_text('{"error":{"name":"invalid_query_payload","message":"bad"}}')
+    assert main(["decode", "--rest", "ticker", str(error_body)]) == 1
+    assert capsys.readouterr().err == "body: an Upbit error answer: invalid_query_payload: bad\n"

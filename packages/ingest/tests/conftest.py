@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from cryptoflow_ingest.app import IngestApp
 from cryptoflow_ingest.rest import UpbitSource
 from cryptoflow_ingest.settings import IngestSettings
 from cryptoflow_localstack.kafka_broker import KafkaBroker
+from cryptoflow_localstack.waits import wait_until
 from cryptoflow_upbit_client import UpbitRestClient
 from upbit_sim.testing import SimProcess, start_sim_process
 
@@ -163,15 +164,6 @@ async def admin(sim: SimProcess, path: str, body: dict[str, Any] | None = None) 
         return response.json()
 
 
-async def wait_for(predicate: Callable[[], Awaitable[bool]], *, timeout_s: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not await predicate():
-        if loop.time() > deadline:
-            pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.2)
-
-
 class Kit:
     """The helpers above, for tests (importlib mode cannot import conftest)."""
 
@@ -179,7 +171,7 @@ class Kit:
     read_topic = staticmethod(read_topic)
     sim_trades = staticmethod(sim_trades)
     admin = staticmethod(admin)
-    wait_for = staticmethod(wait_for)
+    wait_until = staticmethod(wait_until)
 
 
 @pytest.fixture

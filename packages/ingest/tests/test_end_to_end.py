@@ -62,7 +62,7 @@ async def _exactly_once_in_redis(
         return True
 
     with contextlib.suppress(BaseException):
-        await kit.wait_for(complete, timeout_s=60, what="every trade in Redis")
+        await kit.wait_until(complete, within=60, what="every trade in Redis")
     in_kafka: set[tuple[str, int]] | None = None
     for market, ids in expected.items():
         got = await _stream_ids(redis, market)
@@ -139,7 +139,7 @@ async def test_new_listing_appears_in_redis_without_restart(
             async def listed() -> bool:
                 return "KRW-NEWCOIN" in ingest.app.markets
 
-            await kit.wait_for(listed, timeout_s=10, what="KRW-NEWCOIN subscribed")
+            await kit.wait_until(listed, within=10, what="KRW-NEWCOIN subscribed")
             await asyncio.sleep(2)
             await _exactly_once_in_redis(kit, sim, redis, ["KRW-NEWCOIN"], settings)
             await _tickers_current(sim, redis, ["KRW-NEWCOIN"])

@@ -37,7 +37,7 @@ async def _all_trades_arrived(
         return expected <= seen
 
     try:
-        await kit.wait_for(complete, timeout_s=60, what="every generated trade in Kafka")
+        await kit.wait_until(complete, within=60, what="every generated trade in Kafka")
     finally:
         missing = expected - seen
         assert not missing, f"{len(missing)} of {len(expected)} trades missing, e.g. {sorted(missing)[:5]}"
@@ -147,7 +147,7 @@ async def test_listing_and_delisting_without_restart(
         async def switched() -> bool:
             return "KRW-NEWCOIN" in ingest.app.markets and gone not in ingest.app.markets
 
-        await kit.wait_for(switched, timeout_s=10, what="the new listing and the delisting")
+        await kit.wait_until(switched, within=10, what="the new listing and the delisting")
         await asyncio.sleep(2)
         assert ingest.task.done() is False
         await _all_trades_arrived(kit, sim, settings, [*before, "KRW-NEWCOIN"])

@@ -11,17 +11,18 @@ from pathlib import Path
 
 import pytest
 
+from cryptoflow_contracts.backoff import Backoff
 from cryptoflow_contracts.records import TradeRecord
 from cryptoflow_contracts.rest import RestMarket, RestTradeTick, parse_rest_list
 from cryptoflow_ingest.backfill import Backfiller, missing_trades
 from cryptoflow_ingest.connection import now_ms
 from cryptoflow_ingest.discovery import select_markets
 from cryptoflow_ingest.metrics import IngestMetrics
-from cryptoflow_ingest.pacing import Backoff, RateLimits, RateWindow
 from cryptoflow_ingest.rest import days_back
 from cryptoflow_ingest.settings import IngestSettings, WsFormat
 from cryptoflow_ingest.subscriptions import ShardPlan, subscribe_request
 from cryptoflow_ingest.tracker import TradeTracker
+from cryptoflow_upbit_client import GroupLimiter, SlidingWindow
 
 
 class FakeClock:
@@ -48,7 +49,7 @@ def test_backoff_full_jitter_stays_within_the_cap() -> None:
 
 def test_rate_window_slides() -> None:
     clock = FakeClock()
-    window = RateWindow(5, 1.0, clock=clock)
+    window = SlidingWindow(5, 1.0, clock=clock)
     for _ in range(5):
         assert window.delay() == 0
         window.record()
@@ -61,8 +62,8 @@ def test_rate_window_slides() -> None:
 
 async def test_rate_limits_need_every_window() -> None:
     # 100/min with 5/s: the per-minute window is the binding one once exhausted.
-    per_s, per_min = RateWindow(5, 0.05), RateWindow(7, 60.0)
-    limits = RateLimits(per_s, per_min)
+    limits = GroupLimiter(5, 0.05, also=[(7, 60.0)])
+    per_min = limits.windows[1]
     for _ in range(7):
         await asyncio.wait_for(limits.acquire(), 1.0)
     assert per_min.delay() > 50

@@ -87,8 +87,13 @@ def test_a_malformed_port_names_the_variable(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("CRYPTOFLOW_REDIS_PORT", "six-three-seven-nine")
-    assert main(["status", "redis"]) == 1
-    assert "CRYPTOFLOW_REDIS_PORT='six-three-seven-nine' is not a port number" in capsys.readouterr().err
+    assert main(["status", "redis"]) == 2  # a malformed setting is a user error (was 1)
+    err = capsys.readouterr().err
+    assert "CRYPTOFLOW_REDIS_PORT='six-three-seven-nine' is not a port number" in err
+    assert err.count("\n") == 1
+    monkeypatch.delenv("CRYPTOFLOW_REDIS_PORT")
+    assert main(["install", "--kafka-version", "latest"]) == 2
+    assert "--kafka-version='latest' is not a Kafka version" in capsys.readouterr().err
 
 
 def test_an_unknown_service_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,3 +125,45 @@ def test_usage_errors(capsys: Any) -> None:
         main(["serve", "--pool", "solo"])
     assert exit_info.value.code == 2
     assert "unrecognized arguments: --pool solo" in capsys.readouterr().err
+
+
+STACK_ENV = Path(__file__).resolve().parents[3] / "deploy" / "local" / "stack.env"
+
+
+def _after_stack_env(state_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """`set -a; . deploy/local/stack.env; set +a`, then `cryptoflow-service ARGV` (what the README says)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CRYPTOFLOW_")}
+    command = shlex.join([sys.executable, "-m", "cryptoflow_service", *argv])
+    script = f"set -a; . {shlex.quote(str(STACK_ENV))}; set +a; exec {command}"
+    return subprocess.run(
+        ["bash", "-c", script],
+        env={**clean, "CRYPTOFLOW_STATE_DIR": str(state_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_cli_after_stack_env_reads_make_ups_secret(tmp_path: Path) -> None:
+    """The stack file lacked the service's secret: `manage createtoken` died with a Django traceback. Now
+    it reads the secret `make up` wrote; without one, the answer is one line naming the variable, exit 2."""
+    missing = _after_stack_env(tmp_path, "manage", "check")
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("cryptoflow-service: CRYPTOFLOW_SERVICE_SECRET_KEY is unset")
+    assert missing.stderr.count("\n") == 1
+    (tmp_path / "service-secret-key").write_text("s" * 48 + "\n")
+    ready = _after_stack_env(tmp_path, "manage", "check")
+    assert ready.returncode == 0, ready.stderr
+    assert "no issues" in ready.stdout
+
+
+def test_a_malformed_setting_is_one_line_and_exit_2() -> None:
+    result = run_python(
+        "from cryptoflow_service.cli import main; raise SystemExit(main(['createtoken', 'dave']))",
+        CRYPTOFLOW_SERVICE_DEBUG="1",
+        CRYPTOFLOW_SERVICE_SMTP_PORT="twenty-five",
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("cryptoflow-service: invalid configuration: CRYPTOFLOW_SERVICE_SMTP_PORT")
+    assert "Traceback" not in result.stderr

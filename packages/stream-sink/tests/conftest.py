@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from cryptoflow_contracts.records import (
 )
 from cryptoflow_contracts.topics import Topic
 from cryptoflow_contracts.ws import WsOrderbook, WsTicker, parse_ws_frame
+from cryptoflow_localstack.waits import wait_until
 from cryptoflow_stream_sink.settings import SinkSettings
 from cryptoflow_stream_sink.sink import StreamSink
 
@@ -114,16 +115,6 @@ def trades_for(
                 trade(market, 17_732_781_250_000_000 + m * 1_000_000 + i, ts, price=f"{1000 + i}.{m}5")
             )
     return out
-
-
-async def wait_until(
-    check: Callable[[], Awaitable[bool]], *, within: float, what: str, interval: float = 0.1
-) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {within:.0f} s waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 class Kit:

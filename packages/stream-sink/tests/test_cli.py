@@ -61,7 +61,18 @@ def test_a_bad_setting_fails_at_start_naming_the_variable(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert main(argv) == 2
-    assert named in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert named in err
+    assert err.startswith("cryptoflow-stream-sink: invalid settings: ")
+    assert err.count("\n") == 1  # one line, however many values are bad
+
+
+def test_several_bad_settings_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--batch-size", "0", "--poll-timeout-ms", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "CRYPTOFLOW_SINK_BATCH_SIZE (--batch-size)" in err
+    assert "CRYPTOFLOW_SINK_POLL_TIMEOUT_MS (--poll-timeout-ms)" in err
 
 
 async def test_killed_mid_batch_and_restarted_loses_and_repeats_nothing(

@@ -23,7 +23,7 @@ def test_window_allows_rate_then_waits_for_the_oldest_send() -> None:
     limiter = GroupLimiter(rate=3, period=1.0, clock=clock)
     for _ in range(3):
         assert limiter.delay() == 0
-        limiter._sent.append(clock())
+        limiter.windows[0].record()
     assert limiter.delay() == pytest.approx(1.0)
     clock.now += 0.4
     assert limiter.delay() == pytest.approx(0.6)

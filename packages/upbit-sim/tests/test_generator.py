@@ -12,6 +12,10 @@ import pytest
 
 from cryptoflow_contracts.rest import RestOrderbook, parse_rest_list
 from upbit_sim import SimConfig, Simulator
+from upbit_sim.catalog import build_catalog
+from upbit_sim.engine import Engine
+from upbit_sim.history import coarse_minutes
+from upbit_sim.numfmt import DAY_MS
 
 # coins worth a fraction of a KRW: priced in BTC they used to sit at 1 satoshi, where no bid fits under the
 # best ask; the book lost a level on every cancel and the generator died with an IndexError after
@@ -107,3 +111,21 @@ async def test_stop_after_running_at_rate_zero(caplog: pytest.LogCaptureFixture)
     assert sim.engine.events > 5_000
     assert sim.engine.errors == 0
     assert not caplog.records
+
+
+def test_live_volume_stays_within_the_generated_history() -> None:
+    """Ten simulated minutes at the default rate, on a clock driven by the test: every market's volume per
+    minute stays within the range of its own history's minute candles (it was 20-66x above it)."""
+    cfg = SimConfig.relaxed(markets=10, history_days=3)
+    start = 1_796_126_400_000  # 2026-12-01T12:00:00Z, a minute boundary
+    engine = Engine(cfg, Simulator(cfg).hub, build_catalog(cfg.markets, cfg.seed, cfg.codes), start_ms=start)
+    step_ms, budget = 100, 0.0
+    for t in range(start, start + 600_000, step_ms):
+        budget += cfg.rate * step_ms / 1000
+        budget -= engine.batch(int(budget), t, t + step_ms)
+    for m in engine.markets.values():
+        history = [c.vol for d in m.days for c in coarse_minutes(m, cfg.seed, d, d.start + DAY_MS)]
+        live = [c.vol for c in m.c1m if c.start >= start]
+        assert len(live) >= 10, m.code
+        assert min(history) <= min(live), m.code
+        assert max(live) <= max(history), (m.code, max(live), max(history))

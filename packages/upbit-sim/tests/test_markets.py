@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from cryptoflow_contracts.ticks import krw_tick_size
+from cryptoflow_contracts.ticks import KRW_TICK_TABLE, krw_tick_size
 from upbit_sim import SimConfig
 from upbit_sim.catalog import build_catalog
 from upbit_sim.engine import Engine
 from upbit_sim.faults import Faults
 from upbit_sim.hub import Hub
-from upbit_sim.ticks import on_grid, round_to_tick, step_down, step_up, tick_size
+from upbit_sim.ticks import _KRW, on_grid, round_to_tick, step_down, step_up, tick_size
 
 
 def test_catalog_starts_with_real_codes_and_spreads_quotes() -> None:
@@ -40,6 +40,16 @@ KRW_PRICES = (
 def test_krw_ticks_match_the_contracts_table(price: str) -> None:
     p = Decimal(price)
     assert tick_size("KRW", p) == krw_tick_size(p)
+
+
+def test_krw_tick_tables_agree_at_every_band_edge() -> None:
+    """The simulator keeps its own copy of the KRW table on purpose (a second implementation of the
+    protocol, see the README); this holds the two copies equal at each edge of either table's bands."""
+    edges = {low for low, _ in KRW_TICK_TABLE} | {low for low, _ in _KRW if low}
+    for edge in sorted(edges):
+        below = edge - krw_tick_size(edge) / 10
+        for price in (edge, below, edge * 3 / 2):
+            assert tick_size("KRW", price) == krw_tick_size(price), price
 
 
 @pytest.mark.parametrize("quote", ["KRW", "BTC", "USDT"])

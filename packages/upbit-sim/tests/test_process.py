@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -74,6 +75,23 @@ def test_bad_settings_fail_at_start_naming_the_variable(
     assert main(["serve", "--replay", "/nonexistent/file.jsonl"]) == 2
     assert "replay file not found" in capsys.readouterr().err
     assert main(["serve", "--fault", "explode"]) == 2
+    capsys.readouterr()
+    assert main(["serve", "--rate", "-1", "--markets", "0", "--replay-speed", "slow"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1  # every bad value on one line, no traceback
+    for named in ("UPBIT_SIM_RATE", "UPBIT_SIM_MARKETS", "UPBIT_SIM_REPLAY_SPEED"):
+        assert named in err
+
+
+def test_a_taken_port_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--markets", "2", "--history-days", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"upbit-sim: cannot serve on 127.0.0.1:{port}: ")
+    assert err.count("\n") == 1
 
 
 def test_banner_parsing() -> None:

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import websockets
 
 from cryptoflow_contracts.rest import RestOrderbook, RestTicker, RestTradeTick, parse_rest_list
 from cryptoflow_contracts.ws import parse_ws_frame
+from upbit_sim import SimConfig, Simulator
+from upbit_sim.replay import Replayer
 
 CODES = ["KRW-BTC", "KRW-ETH", "KRW-XRP"]
 
@@ -141,3 +144,28 @@ async def test_realtime_speed_follows_timestamps(make_sim: Any, kit: Any, sample
     await ws.close()
     span = json.loads(frames[-1])["timestamp"] - json.loads(frames[0])["timestamp"]  # ~3.9 s recorded
     assert span / 1000 / 10 * 0.8 <= elapsed <= span / 1000 / 10 + 1.0
+
+
+async def test_re_sent_frames_do_not_slow_the_replay(tmp_path: Path, samples_dir: Path) -> None:
+    """Pacing follows the newest timestamp seen: re-sends and late frames add no waiting (they made a
+    recording with re-sends replay ~5x slower than real time). Measured on the replay's own sleeps."""
+    template = json.loads(_lines(samples_dir / "ws-trade.jsonl")[0])
+    t0 = template["timestamp"]
+    offsets = [0, 1000, 2000, 1000, 3000, 500, 2500, 4000]  # the 4th and 6th are re-sends, the 7th late
+    path = tmp_path / "resends.jsonl"
+    path.write_text("".join(json.dumps({**template, "timestamp": t0 + o}) + "\n" for o in offsets))
+    slept: list[float] = []
+
+    async def record(seconds: float) -> None:
+        slept.append(seconds)
+
+    sim = Simulator(SimConfig.relaxed(replay=path, replay_speed="realtime"))
+    replayer = Replayer(sim, path, "realtime", "immediate", sleep=record)
+    await replayer.play()
+    assert replayer.done
+    assert sum(slept) == pytest.approx(4.0)  # the recording's span, once
+    assert slept == pytest.approx([1.0, 1.0, 1.0, 1.0])
+    fast = Replayer(sim, path, "4", "immediate", sleep=record)
+    slept.clear()
+    await fast.play()
+    assert sum(slept) == pytest.approx(1.0)

@@ -26,7 +26,7 @@ import psycopg
 from cryptoflow_batch import __version__
 from cryptoflow_batch.backfill import BackfillRequest, BackfillResult, MarketProgress, backfill, parse_time
 from cryptoflow_batch.settings import BatchSettings, SettingsError, load_settings
-from cryptoflow_upbit_client import CandleUnit, UpbitError
+from cryptoflow_upbit_client import CandleUnit, UpbitError, UpbitHTTPError
 
 log = logging.getLogger("cryptoflow_batch")
 UTC = dt.UTC
@@ -134,6 +134,7 @@ def _cmd_backfill(args: argparse.Namespace, settings: BatchSettings) -> int:
     from cryptoflow_batch import jobs  # noqa: PLC0415
 
     request = BackfillRequest.build(unit=args.unit, markets=args.markets, start=args.start, end=args.end)
+    asyncio.run(_refuse_unlisted(settings, request.markets))
     run_id = f"cli__backfill__{dt.datetime.now(UTC).isoformat()}"
     if args.no_progress:
         result = asyncio.run(backfill(settings, request, run_id=run_id, on_progress=_log_progress))
@@ -147,6 +148,24 @@ def _cmd_backfill(args: argparse.Namespace, settings: BatchSettings) -> int:
         for name in ("candles_1d", "candles_1m", "indicators"):
             _print(jobs.transform_job(name, settings))
     return 0
+
+
+async def _refuse_unlisted(settings: BatchSettings, markets: Sequence[str]) -> None:
+    """A market the exchange does not list is the user's mistake: say so before any work starts."""
+    from cryptoflow_batch.el import make_client  # noqa: PLC0415
+
+    async with make_client(settings) as upbit:
+        listed = {row["market"] for row in (await upbit.market_all(is_details=False)).json()}
+    unknown = [market for market in markets if market not in listed]
+    if unknown:
+        raise ValueError(f"unknown market(s) {', '.join(unknown)}: not listed by {settings.upbit_rest_url}")
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The errors inside (nested) exception groups: a backfill's task group wraps its workers' errors."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
 
 
 def _log_progress(progress: MarketProgress) -> None:
@@ -226,9 +245,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return handlers[args.command](args, settings)
-    except (ValueError, OSError, psycopg.Error, UpbitError) as exc:
-        print(f"cryptoflow-batch: {exc}", file=sys.stderr)
-        return 1
+    except (ValueError, OSError, psycopg.Error, UpbitError, ExceptionGroup) as exc:
+        leaves = _leaves(exc)
+        if not all(isinstance(leaf, ValueError | OSError | psycopg.Error | UpbitError) for leaf in leaves):
+            raise  # a bug, not a user or environment error: keep its traceback
+        print(f"cryptoflow-batch: {leaves[0]}", file=sys.stderr)
+        # the user's mistake (a bad date, unit or market: ValueError, or Upbit refusing the request) is 2;
+        # an unreachable database or exchange is 1
+        user = isinstance(leaves[0], ValueError | UpbitHTTPError)
+        return 2 if user else 1
     except KeyboardInterrupt:
         print("cryptoflow-batch: interrupted (a backfill resumes where it stopped)", file=sys.stderr)
         return 130

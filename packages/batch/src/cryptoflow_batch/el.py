@@ -24,6 +24,7 @@ from cryptoflow_batch.lake import (
 )
 from cryptoflow_batch.settings import BatchSettings
 from cryptoflow_batch.transforms import LAKE_CANDLES, LAKE_MARKETS, LAKE_TICKER, lock_for_load_async
+from cryptoflow_contracts.markets import quote_of
 from cryptoflow_upbit_client import CandleUnit, RestResponse, UpbitRestClient
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def make_client(settings: BatchSettings) -> UpbitRestClient:
 def listed_markets(response: RestResponse, quotes: Sequence[str]) -> list[str]:
     """Market codes of a ``/v1/market/all`` body whose quote currency is wanted, in Upbit's order."""
     wanted = set(quotes)
-    return [row["market"] for row in response.json() if row["market"].split("-", 1)[0] in wanted]
+    return [row["market"] for row in response.json() if quote_of(row["market"]) in wanted]
 
 
 def _chunks(items: Sequence[str], size: int) -> list[list[str]]:

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptoflow_contracts.compat import check_compat
-from cryptoflow_contracts.errors import FrameError
+from cryptoflow_contracts.errors import FrameError, ResponseError
 from cryptoflow_contracts.records import record_from_ws, serialize
+from cryptoflow_contracts.rest import RestModel, parse_rest_error, parse_rest_list, rest_model_for
 from cryptoflow_contracts.schema import (
     build_document,
     dump_document,
@@ -52,16 +53,43 @@ def _decode_lines(lines: Iterable[bytes]) -> int:
     return 1 if failed else 0
 
 
+def _decode_rest(body: bytes, model: type[RestModel]) -> int:
+    """One JSON line per item of a REST body (a JSON array of `model`); an error body is printed as such."""
+    try:
+        items = parse_rest_list(body, model)
+    except ResponseError as exc:
+        try:
+            error = parse_rest_error(body).error
+        except ResponseError:
+            print(f"body: {exc.reason}", file=sys.stderr)
+        else:
+            print(f"body: an Upbit error answer: {error.name}: {error.message}", file=sys.stderr)
+        return 1
+    for item in items:
+        data = {"kind": model.__name__, **item.model_dump(mode="json", exclude_none=True)}
+        print(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    return 0
+
+
 def _decode(args: argparse.Namespace) -> int:
+    model: type[RestModel] | None = None
+    if args.rest is not None:
+        try:
+            model = rest_model_for(args.rest)
+        except KeyError as exc:
+            print(f"decode: {exc.args[0]}", file=sys.stderr)
+            return 2
     if args.file == "-":
-        return _decode_lines(sys.stdin.buffer)
+        return (
+            _decode_lines(sys.stdin.buffer) if model is None else _decode_rest(sys.stdin.buffer.read(), model)
+        )
     try:
         stream = Path(args.file).open("rb")  # noqa: SIM115 (closed below; only opening errors are caught)
     except OSError as exc:
         print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
     with stream:
-        return _decode_lines(stream)
+        return _decode_lines(stream) if model is None else _decode_rest(stream.read(), model)
 
 
 def _schemas_dir(given: str | None) -> Path:
@@ -112,11 +140,20 @@ def _parser() -> argparse.ArgumentParser:
 
     decode = commands.add_parser(
         "decode",
-        help="decode Upbit WS frames (one per line, DEFAULT or SIMPLE) into normalized JSON lines",
-        description="Prints one JSON object per decoded line; `line N: <reason>` on stderr for a line "
-        "that does not decode. Exit 1 if any line failed.",
+        help="decode Upbit WS frames (one per line, DEFAULT or SIMPLE), or a REST body with --rest, "
+        "into normalized JSON lines",
+        description="WebSocket frames: one JSON object per decoded line (the Kafka record of a data frame); "
+        "`line N: <reason>` on stderr for a line that does not decode. With --rest ENDPOINT: the file is one "
+        "REST response body (a JSON array) and each item prints as one JSON object. Exit 1 if anything "
+        "failed to decode.",
     )
-    decode.add_argument("file", help="a .jsonl file, or - for standard input")
+    decode.add_argument("file", help="a .jsonl file (a .json body with --rest), or - for standard input")
+    decode.add_argument(
+        "--rest",
+        metavar="ENDPOINT",
+        help="decode a REST body of this endpoint: market/all, ticker, ticker/all, candles/minutes/1, "
+        "candles/days, trades/ticks, orderbook, orderbook/instruments, ... (with or without /v1/)",
+    )
     decode.set_defaults(func=_decode)
 
     schema = commands.add_parser("schema", help="JSON Schema of every public model")

@@ -6,6 +6,7 @@ Decode bodies with `parse_rest_list` / `parse_rest_error` (exact decimals, see
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -25,8 +26,10 @@ from cryptoflow_contracts.fields import (
     MarketWarning,
     Side,
 )
+from cryptoflow_contracts.markets import quote_of
 
 __all__ = [
+    "REST_ENDPOINTS",
     "MarketCaution",
     "MarketEvent",
     "RemainingReq",
@@ -48,6 +51,7 @@ __all__ = [
     "RestTradeTick",
     "parse_rest_error",
     "parse_rest_list",
+    "rest_model_for",
 ]
 
 
@@ -93,7 +97,7 @@ class RestMarket(RestModel):
 
     @property
     def quote_currency(self) -> str:
-        return self.market.partition("-")[0]
+        return quote_of(self.market)
 
     @property
     def is_warning(self) -> bool:
@@ -279,6 +283,36 @@ def parse_rest_error(raw: bytes | str) -> RestError:
         return RestError.model_validate(_decode(raw))
     except ValidationError as exc:
         raise ResponseError(describe_validation_error(exc, what="RestError")) from None
+
+
+REST_ENDPOINTS: Mapping[str, type[RestModel]] = {
+    "market/all": RestMarket,
+    "ticker": RestTicker,
+    "ticker/all": RestTicker,
+    "candles/seconds": RestCandleSecond,
+    "candles/minutes": RestCandleMinute,
+    "candles/days": RestCandleDay,
+    "candles/weeks": RestCandleWeek,
+    "candles/months": RestCandleMonth,
+    "candles/years": RestCandleYear,
+    "trades/ticks": RestTradeTick,
+    "orderbook": RestOrderbook,
+    "orderbook/instruments": RestOrderbookInstrument,
+}
+"""Each quotation endpoint (path below `/v1/`, minute candles without their unit) and the model of the
+items of its JSON array."""
+
+
+def rest_model_for(endpoint: str) -> type[RestModel]:
+    """The item model of an endpoint: `ticker`, `/v1/ticker/all`, `candles/minutes/5`, ...; `KeyError`
+    naming the known endpoints otherwise."""
+    key = endpoint.strip().strip("/").removeprefix("v1/")
+    if key.startswith("candles/minutes/") and key.rpartition("/")[2].isdigit():
+        key = "candles/minutes"
+    model = REST_ENDPOINTS.get(key)
+    if model is None:
+        raise KeyError(f"unknown REST endpoint {endpoint!r}; known: {', '.join(REST_ENDPOINTS)}")
+    return model
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """The ingest process: discovery → sharded WebSocket connections → bounded queue → Kafka, plus gap backfill.
 
-Shutdown order (STYLE.md): stop reading → drain the queue → wait for every ack → save the checkpoint →
-close the producer and the REST client.
+Shutdown order (`docs/architecture.md`, "Streaming"): stop reading → drain the queue → wait for every
+ack → save the checkpoint → close the producer and the REST client.
 """
 
 from __future__ import annotations
@@ -16,16 +16,17 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from prometheus_client import start_http_server
 
+from cryptoflow_contracts.backoff import Backoff
 from cryptoflow_ingest.backfill import Backfiller
 from cryptoflow_ingest.connection import Frame, WsConnection, now_ms
 from cryptoflow_ingest.discovery import select_markets
 from cryptoflow_ingest.metrics import IngestMetrics
-from cryptoflow_ingest.pacing import RateLimits, RateWindow
 from cryptoflow_ingest.publisher import Publisher
 from cryptoflow_ingest.rest import UpbitSource
 from cryptoflow_ingest.settings import IngestSettings
 from cryptoflow_ingest.subscriptions import ShardPlan
 from cryptoflow_ingest.tracker import TradeTracker
+from cryptoflow_upbit_client import GroupLimiter
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,7 @@ class IngestApp:
         self.metrics = IngestMetrics()
         self.tracker = TradeTracker(keep_ms=settings.backfill_margin_ms + 120_000)
         self._queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize=settings.queue_size)
-        self._connect_limits = RateLimits(
-            RateWindow(settings.connects_per_s, 1.0 + settings.rate_limit_slack_s)
-        )
+        self._connect_limits = GroupLimiter(settings.connects_per_s, 1.0 + settings.rate_limit_slack_s)
         self._plan = ShardPlan(settings.codes_per_connection)
         self._connections: dict[int, WsConnection] = {}
         self._connection_tasks: dict[int, asyncio.Task[None]] = {}
@@ -163,16 +162,16 @@ class IngestApp:
 
     async def _first_markets(self) -> list[str]:
         """The first discovery retries until it works: without markets there is nothing to do."""
-        delay = 1.0
+        backoff = Backoff(initial_s=1.0, max_s=30.0)
         while True:
             try:
                 return select_markets(await self._rest.market_all(), self.settings)
             except Exception as exc:  # the REST client already retried; keep trying slowly
+                delay = backoff.next_delay()
                 log.warning(
                     "market discovery failed (%s: %s); retrying in %.0f s", type(exc).__name__, exc, delay
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
 
     async def _discovery_loop(self) -> None:
         settings = self.settings

@@ -55,7 +55,7 @@ def load_settings(args: argparse.Namespace) -> IngestSettings:
 
 
 def describe_settings_error(exc: ValidationError) -> str:
-    """One line per bad value, naming the environment variable (or option) that carries it."""
+    """One line naming every bad value's environment variable (and option), `; ` between them."""
     lines = []
     for error in exc.errors(include_url=False):
         name = str(error["loc"][0]) if error["loc"] else "?"
@@ -63,12 +63,32 @@ def describe_settings_error(exc: ValidationError) -> str:
             f"{ENV_PREFIX}{name.upper()} (--{name.replace('_', '-')}): {error['msg']} "
             f"(got {error.get('input')!r})"
         )
-    return "\n".join(lines)
+    return "; ".join(lines)
+
+
+class UsageError(Exception):
+    """The command line or environment asks for something that cannot be (exit code 2)."""
+
+
+async def _refuse_unlisted(source: UpbitSource, markets: Sequence[str], rest_url: str) -> None:
+    """`--markets` naming a market the exchange does not list is the user's mistake: say so at start. If
+    the exchange cannot be asked yet, the app's own discovery keeps trying (it cannot run without it)."""
+    try:
+        listed = {market.market for market in await source.market_all()}
+    except Exception as exc:
+        log.warning("cannot check --markets yet (%s: %s)", type(exc).__name__, exc)
+        return
+    unknown = [market for market in markets if market not in listed]
+    if unknown:
+        raise UsageError(f"unknown market(s) {', '.join(unknown)}: not listed by {rest_url}")
 
 
 async def run(settings: IngestSettings) -> int:
     async with UpbitRestClient(settings.rest_url) as client:
-        app = IngestApp(settings, UpbitSource(client))
+        source = UpbitSource(client)
+        if settings.markets:
+            await _refuse_unlisted(source, settings.markets, settings.rest_url)
+        app = IngestApp(settings, source)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, app.request_stop)
@@ -89,11 +109,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args)
     except ValidationError as exc:
-        print(f"cryptoflow-ingest: invalid settings:\n{describe_settings_error(exc)}", file=sys.stderr)
+        print(f"cryptoflow-ingest: invalid settings: {describe_settings_error(exc)}", file=sys.stderr)
         return 2
     log.info("cryptoflow-ingest %s: %s -> %s", __version__, settings.ws_url, settings.kafka_bootstrap)
     try:
         return asyncio.run(run(settings))
-    except Exception:  # e.g. Kafka unreachable at start: one clear line and a failing exit code
-        log.exception("cryptoflow-ingest failed")
+    except UsageError as exc:
+        print(f"cryptoflow-ingest: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # e.g. Kafka unreachable at start: one clear line and a failing exit code
+        log.error("cryptoflow-ingest failed: %s: %s", type(exc).__name__, exc)
+        log.debug("traceback", exc_info=True)
         return 1

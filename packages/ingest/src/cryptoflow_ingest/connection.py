@@ -21,9 +21,10 @@ from collections.abc import Callable, Sequence
 import aiohttp
 from aiohttp import ClientWebSocketResponse, WSMsgType
 
-from cryptoflow_ingest.pacing import Backoff, RateLimits, RateWindow
+from cryptoflow_contracts.backoff import Backoff
 from cryptoflow_ingest.settings import IngestSettings
 from cryptoflow_ingest.subscriptions import subscribe_request
+from cryptoflow_upbit_client import GroupLimiter
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class WsConnection:
         *,
         settings: IngestSettings,
         queue: asyncio.Queue[Frame],
-        connect_limits: RateLimits,
+        connect_limits: GroupLimiter,
         on_down: OnDown,
         on_live: OnLive,
         on_reconnect: Callable[[], None],
@@ -90,9 +91,8 @@ class WsConnection:
         self._connect_limits = connect_limits
         # Upbit counts data requests per connection: 5/s and 100/min.
         slack = settings.rate_limit_slack_s
-        self._subscribe_limits = RateLimits(
-            RateWindow(settings.subscribes_per_s, 1.0 + slack),
-            RateWindow(settings.subscribes_per_min, 60.0 + slack),
+        self._subscribe_limits = GroupLimiter(
+            settings.subscribes_per_s, 1.0 + slack, also=[(settings.subscribes_per_min, 60.0 + slack)]
         )
         self._on_down = on_down
         self._on_live = on_live

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from cryptoflow_contracts.markets import quote_of
 from cryptoflow_contracts.rest import RestMarket
 from cryptoflow_ingest.settings import IngestSettings
 
@@ -17,5 +18,5 @@ def select_markets(listed: Iterable[RestMarket], settings: IngestSettings) -> li
         return sorted(code for code in codes if code in wanted)
     if settings.quote_currencies:
         quotes = set(settings.quote_currencies)
-        return sorted(code for code in codes if code.partition("-")[0] in quotes)
+        return sorted(code for code in codes if quote_of(code) in quotes)
     return sorted(codes)

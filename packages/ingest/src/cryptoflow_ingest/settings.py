@@ -9,6 +9,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from cryptoflow_contracts.markets import MarketPair
+
 # Upbit serves these orderbook depths; since 2025-07-02 anything else silently falls back to 30.
 ORDERBOOK_DEPTHS = (1, 5, 15, 30)
 
@@ -99,6 +101,11 @@ class IngestSettings(BaseSettings):
     @classmethod
     def _upper(cls, value: list[str]) -> list[str]:
         return [item.upper() for item in value]
+
+    @field_validator("markets")
+    @classmethod
+    def _market_codes(cls, value: list[str]) -> list[str]:
+        return [MarketPair.parse(code).code for code in value]  # ValueError naming a malformed code
 
     @field_validator("orderbook_depth")
     @classmethod

@@ -38,9 +38,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "down":
             return _down(services)
         return _status(services)
-    except (ServiceError, SettingsError) as exc:
+    except (SettingsError, ServiceError) as exc:
         print(f"cryptoflow-localstack: {exc}", file=sys.stderr)
-        return 1
+        # a bad variable or --kafka-version is the user's to fix (2); a service that will not start or
+        # stop is the machine's state (1)
+        return 2 if isinstance(exc, SettingsError) else 1
 
 
 def _parser() -> argparse.ArgumentParser:

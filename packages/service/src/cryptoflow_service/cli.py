@@ -88,6 +88,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and args.command not in {"worker", "beat"}:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
+    from django.core.exceptions import ImproperlyConfigured  # noqa: PLC0415
+    from django.db import DatabaseError  # noqa: PLC0415
+
+    try:
+        return _run(args, extra)
+    except ImproperlyConfigured as exc:  # a missing or malformed setting: the user's to fix
+        print(f"cryptoflow-service: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseError as exc:  # the database is unreachable or not migrated
+        print(
+            f"cryptoflow-service: database: {(str(exc).strip().splitlines() or [type(exc).__name__])[0]}",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _run(args: argparse.Namespace, extra: list[str]) -> int:
     if args.command == "migrate":
         _django()
         from django.core.management import call_command  # noqa: PLC0415

@@ -12,6 +12,7 @@ from typing import Any
 import redis
 
 from cryptoflow_contracts import redis_keys
+from cryptoflow_contracts.markets import MarketPair, quote_of
 from cryptoflow_contracts.records import OrderbookRecord, TickerRecord, TradeRecord
 from cryptoflow_service.marts.models import Candle1d, Candle1m, Indicator, Market, MarketStats24h
 
@@ -65,7 +66,7 @@ def ticker(client: redis.Redis, market: str, *, received_ms: int, **overrides: A
 
 
 def registry(client: redis.Redis, market: str, *, last_seen_ms: int, status: str = "ACTIVE") -> None:
-    entry = {"quote_currency": market.split("-", maxsplit=1)[0], "last_seen_ms": str(last_seen_ms)}
+    entry = {"quote_currency": quote_of(market), "last_seen_ms": str(last_seen_ms)}
     if status:
         entry |= {"status": status, "status_ms": str(last_seen_ms)}
     client.hset(redis_keys.MARKETS_KEY, market, json.dumps(entry))
@@ -184,7 +185,7 @@ def stats(
 ) -> MarketStats24h:
     return MarketStats24h.objects.create(
         market=market,
-        quote=market.split("-", maxsplit=1)[0],
+        quote=quote_of(market),
         snapshot_at=snapshot_at,
         trade_price=Decimal(price),
         opening_price=Decimal(price),
@@ -204,8 +205,8 @@ def market(code: str, *, korean: str = "비트코인", english: str = "Bitcoin",
     now = datetime.now(UTC)
     return Market.objects.create(
         market=code,
-        quote=code.split("-", maxsplit=1)[0],
-        base=code.split("-")[1],
+        quote=MarketPair.parse(code).quote,
+        base=MarketPair.parse(code).base,
         korean_name=korean,
         english_name=english,
         warning=warning,

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from cryptoflow_contracts.errors import DecodeError, IncompatibleVersionError
 from cryptoflow_contracts.hotpath import StoredRecord, stored_record
+from cryptoflow_contracts.markets import quote_of
 from cryptoflow_contracts.records import RecordHeaders
 from cryptoflow_contracts.topics import Topic
 from cryptoflow_contracts.version import is_compatible, require_compatible
@@ -114,7 +115,7 @@ def _keep_newest(out: DecodedBatch, newest: dict[str, StoredRecord], record: Sto
 def _seen(plan: Plan, market: str, ts: int, *, status: str = "") -> None:
     seen = plan.markets.get(market)
     if seen is None:
-        seen = plan.markets[market] = MarketSeen(quote_currency=market.partition("-")[0], last_seen_ms=ts)
+        seen = plan.markets[market] = MarketSeen(quote_currency=quote_of(market), last_seen_ms=ts)
     seen.last_seen_ms = max(seen.last_seen_ms, ts)
     if status and ts >= seen.status_ms:
         seen.status, seen.status_ms = status, ts

@@ -63,7 +63,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> SinkSettings:
 
 
 def describe_settings_error(exc: ValidationError) -> str:
-    """One line per bad value, naming the environment variable (and option) that carries it."""
+    """One line naming every bad value's environment variable (and option), `; ` between them."""
     lines = []
     for error in exc.errors(include_url=False):
         if error["loc"]:
@@ -73,7 +73,7 @@ def describe_settings_error(exc: ValidationError) -> str:
         else:
             where, got = "", ""
         lines.append(f"{where}{error['msg']}{got}")
-    return "\n".join(lines)
+    return "; ".join(lines)
 
 
 async def run(settings: SinkSettings) -> int:
@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = parse_settings(argv)
     except ValidationError as exc:
-        print(f"cryptoflow-stream-sink: invalid settings:\n{describe_settings_error(exc)}", file=sys.stderr)
+        print(f"cryptoflow-stream-sink: invalid settings: {describe_settings_error(exc)}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log_level.upper(),

@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 from cryptoflow_upbit_client.client import DEFAULT_BASE_URL, DEFAULT_QUOTES, ClientStats, UpbitRestClient
 from cryptoflow_upbit_client.errors import UpbitError, UpbitHTTPError, UpbitRetriesExhausted
-from cryptoflow_upbit_client.ratelimit import GroupLimiter, RateLimiter, default_group
+from cryptoflow_upbit_client.ratelimit import GroupLimiter, RateLimiter, SlidingWindow, default_group
 from cryptoflow_upbit_client.types import (
     CandlePage,
     CandleUnit,
@@ -27,6 +27,7 @@ __all__ = [
     "GroupLimiter",
     "RateLimiter",
     "RestResponse",
+    "SlidingWindow",
     "TradePage",
     "UpbitError",
     "UpbitHTTPError",

@@ -28,6 +28,7 @@ from typing import Self
 
 import httpx
 
+from cryptoflow_contracts.backoff import BackoffPolicy
 from cryptoflow_contracts.rest import RemainingReq
 from cryptoflow_upbit_client.errors import UpbitHTTPError, UpbitRetriesExhausted
 from cryptoflow_upbit_client.ratelimit import DEFAULT_RATE_PER_SECOND, DEFAULT_WINDOW_S, RateLimiter
@@ -85,6 +86,7 @@ class UpbitRestClient:
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.backoff = BackoffPolicy(backoff_base, backoff_cap)  # the workspace's one policy
         self.limits = RateLimiter(rate_per_second, rate_window_s)
         self.stats = ClientStats()
         self._rng = rng or random.Random()
@@ -170,11 +172,10 @@ class UpbitRestClient:
             await asyncio.sleep(delay)
 
     def backoff_delay(self, attempt: int, *, blocked: bool = False) -> float:
-        """Exponential backoff with jitter: a random delay in [½·d, d], d = base·2^(attempt-1), capped."""
-        base = self.backoff_base * (_BLOCKED_FACTOR if blocked else 1.0)
-        cap = self.backoff_cap * (_BLOCKED_FACTOR if blocked else 1.0)
-        ceiling: float = min(cap, base * 2.0 ** (attempt - 1))
-        return ceiling * self._rng.uniform(0.5, 1.0)
+        """`cryptoflow_contracts.backoff`: a random delay in [½·d, d], d = base·2^(attempt-1), capped; a 418
+        (the IP is blocked) backs off 8x harder."""
+        policy = self.backoff.scaled(_BLOCKED_FACTOR) if blocked else self.backoff
+        return policy.delay(attempt, self._rng.random)
 
     # -- typed endpoints ------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 DEFAULT_RATE_PER_SECOND = 10
 # Upbit counts in fixed one-second windows on its side; requests reach it with varying latency, so a
@@ -35,33 +35,55 @@ def default_group(path: str) -> str:
     return _GROUP_BY_PATH_PREFIX.get(head, head or "default")
 
 
+class SlidingWindow:
+    """At most ``limit`` events in any sliding ``period_s`` window: the one window implementation (REST
+    groups here; ingest's WebSocket connect and subscribe limits too)."""
+
+    def __init__(self, limit: int, period_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        if limit < 1:
+            raise ValueError(f"rate must be at least 1, got {limit}")
+        self.limit = limit
+        self.period = period_s
+        self._clock = clock
+        self._events: deque[float] = deque()
+
+    def delay(self) -> float:
+        """Seconds until one more event fits (0 when it fits now)."""
+        now = self._clock()
+        while self._events and self._events[0] <= now - self.period:
+            self._events.popleft()
+        if len(self._events) < self.limit:
+            return 0.0
+        return max(self._events[0] + self.period - now, 0.0)
+
+    def record(self) -> None:
+        self._events.append(self._clock())
+
+
 class GroupLimiter:
-    """At most ``rate`` sends per ``period`` seconds, plus pauses the server asks for."""
+    """At most ``rate`` sends per ``period`` seconds (and per each of ``also``'s windows, e.g. Upbit's
+    100 WebSocket requests a minute beside 5 a second), plus pauses the server asks for."""
 
     def __init__(
         self,
         rate: int = DEFAULT_RATE_PER_SECOND,
         period: float = DEFAULT_WINDOW_S,
         *,
+        also: Sequence[tuple[int, float]] = (),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if rate < 1:
-            raise ValueError(f"rate must be at least 1, got {rate}")
         self.rate = rate
         self.period = period
+        self.windows = [SlidingWindow(n, s, clock=clock) for n, s in ((rate, period), *also)]
         self._clock = clock
-        self._sent: deque[float] = deque()
         self._blocked_until = 0.0
         self._lock = asyncio.Lock()
 
     def delay(self) -> float:
         """Seconds to wait before the next send may go out (0 when it may go now)."""
-        now = self._clock()
-        while self._sent and self._sent[0] <= now - self.period:
-            self._sent.popleft()
-        wait = self._blocked_until - now
-        if len(self._sent) >= self.rate:
-            wait = max(wait, self._sent[0] + self.period - now)
+        wait = self._blocked_until - self._clock()
+        for window in self.windows:
+            wait = max(wait, window.delay())
         return max(wait, 0.0)
 
     async def acquire(self) -> float:
@@ -71,9 +93,10 @@ class GroupLimiter:
             # A sleep, not an Event: the deadline itself moves when the server asks for a pause meanwhile.
             while (wait := self.delay()) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)
-            now = self._clock()
-            self._sent.append(now)
-        return now - started
+            # No await between the last check and the records: every window takes the same slot.
+            for window in self.windows:
+                window.record()
+        return self._clock() - started
 
     def observe_remaining(self, remaining_sec: int) -> None:
         """The server's count of requests left in the current second for this group."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from upbit_sim import wire
 from upbit_sim.appkey import SIM
 from upbit_sim.catalog import new_market
 from upbit_sim.faults import FAULT_NAMES, FaultError
@@ -150,7 +151,7 @@ async def trades(request: web.Request) -> web.Response:
             "market": m.code,
             "count": len(picked),
             "evicted": m.trades_evicted,
-            "trades": [t.rest(m.code) for t in picked],
+            "trades": [wire.rest_trade(t, m.code) for t in picked],
         }
     )
 

@@ -124,8 +124,8 @@ async def serve(cfg: SimConfig) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     sim = Simulator(cfg)
-    await sim.start()
     try:
+        await sim.start()  # a start that fails half way (the port is taken) still releases what it took
         print(sim.banner(), flush=True)
         logging.getLogger("upbit_sim").info(
             "serving %d markets, rate %s frames/s%s",
@@ -144,14 +144,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s upbit-sim %(message)s")
     try:
         cfg = config_from_args(args)
-    except ValidationError as exc:
+    except ValidationError as exc:  # every bad value, on one line
+        problems = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"])
             where = f"--{field.replace('_', '-')} / UPBIT_SIM_{field.upper()}"
-            print(f"upbit-sim: invalid setting {field} ({where}): {err['msg']}", file=sys.stderr)
+            problems.append(f"invalid setting {field} ({where}): {err['msg']}")
+        print(f"upbit-sim: {'; '.join(problems)}", file=sys.stderr)
         return 2
     try:
         return asyncio.run(serve(cfg))
     except (FaultError, FileNotFoundError, ValueError) as exc:
         print(f"upbit-sim: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. the port is taken: the machine's state, not the command line
+        print(f"upbit-sim: cannot serve on {cfg.host}:{cfg.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1

@@ -13,10 +13,12 @@ import bisect
 import gc
 import itertools
 import logging
+import math
 import random
 import time
 from decimal import ROUND_DOWN, Decimal
 
+from upbit_sim import wire
 from upbit_sim.catalog import MarketInfo
 from upbit_sim.config import SimConfig
 from upbit_sim.history import _vol, build_past, daily_notional, initial_book, last_past_trade
@@ -30,6 +32,8 @@ VOL_Q = Decimal("1E-8")
 _TAKE = [Decimal(k) / 1000 for k in range(2, 601)]
 _RESIZE = [Decimal(k) / 100 for k in range(60, 161)]
 MAX_BATCH = 4000  # frames per loop turn, so REST and pings still get served at full speed
+# frames/s assumed for `--rate 0` (as fast as possible) when sizing trades: about what one core reaches
+UNPACED_RATE = 20_000.0
 SEQ_PER_MS = 10_000  # sequential_id = ts * SEQ_PER_MS + n
 log = logging.getLogger("upbit_sim")
 
@@ -47,6 +51,7 @@ class Engine:
         self.clock = Clock()
         self.rng = random.Random(cfg.seed)
         self.rate = cfg.rate
+        self._history_pace = False  # simulate(): events come at `history_rate`, not at `rate`
         self.paused = False
         self.markets: dict[str, MarketState] = {}
         self.active: list[MarketState] = []
@@ -167,8 +172,11 @@ class Engine:
             m.resize(bid, 0, self._level(m, book[0].price).size)
         lvl = book[0]
         price = lvl.price
-        # a trade never empties its level: the frame's best ask (BID) or best bid (ASK) is its price
-        vol = (lvl.size * _TAKE[int(rng.random() * len(_TAKE))]).quantize(VOL_Q, ROUND_DOWN)
+        # sized so that the market trades its history's daily notional at the current event rate
+        # (exponential around the mean); a trade never takes more than 60 % of its level, so it never
+        # empties it: the frame's best ask (BID) or best bid (ASK) is its price
+        size = self._mean_trade_notional(m) / float(price) * -math.log(1.0 - rng.random())
+        vol = min(Decimal(repr(size)), lvl.size * _TAKE[-1]).quantize(VOL_Q, ROUND_DOWN)
         vol = max(vol, VOL_Q).normalize()
         m.resize(bid, 0, lvl.size - vol)
         m.book_ts = ts
@@ -177,8 +185,19 @@ class Engine:
         self._publish_trade(m, t, ts)
         subs = self.hub.subs.get(("ticker", m.code))
         if subs:
-            self.hub.deliver(subs, lambda s: m.ticker_payload(s.conn.simple, "REALTIME", ts + 1), "ticker")
+            self.hub.deliver(
+                subs, lambda s: wire.ticker_frame(m, s.conn.simple, "REALTIME", ts + 1), "ticker"
+            )
         self._publish_book(m, ts)
+
+    def _mean_trade_notional(self, m: MarketState) -> float:
+        """A typical day's traded value (`history.daily_notional`, what the day candles show) over the
+        trades this market gets in a day at the current pace: live volume matches the history's."""
+        tp = self.cfg.trade_probability
+        frames_per_s = self.cfg.history_rate * (3 * tp + 1 - tp) if self._history_pace else self.rate
+        events_per_s = (frames_per_s or UNPACED_RATE) / (3 * tp + 1 - tp)
+        trades_per_day = 86_400 * events_per_s * tp * m.info.weight / self._cum[-1]
+        return daily_notional(m) / max(trades_per_day, 1.0)
 
     def _book(self, m: MarketState, ts: int) -> None:
         rng = self.rng
@@ -226,19 +245,21 @@ class Engine:
         if subs:
             self.hub.deliver(
                 subs,
-                lambda s: m.orderbook_payload(s.conn.simple, s.depth, s.level, "REALTIME", ts),
+                lambda s: wire.orderbook_frame(m, s.conn.simple, s.depth, s.level, "REALTIME", now=ts),
                 "orderbook",
             )
 
     def _deliver_trade(self, m: MarketState, t: Trade, ts: int) -> None:
         subs = self.hub.subs.get(("trade", m.code))
         if subs:
-            self.hub.deliver(subs, lambda s: m.trade_payload(t, s.conn.simple, "REALTIME", ts), "trade")
+            self.hub.deliver(subs, lambda s: wire.trade_frame(m, t, s.conn.simple, "REALTIME", ts), "trade")
 
     def _deliver_candle(self, m: MarketState, unit: str, now: int) -> None:
         subs = self.hub.subs.get((f"candle.{unit}", m.code))
         if subs:
-            self.hub.deliver(subs, lambda s: m.candle_payload(unit, s.conn.simple, "REALTIME", now), "candle")
+            self.hub.deliver(
+                subs, lambda s: wire.candle_frame(m, unit, s.conn.simple, "REALTIME", now), "candle"
+            )
 
     def release_held(self) -> None:
         """Trades held back for reordering go out at the end of a batch at the latest."""
@@ -274,8 +295,12 @@ class Engine:
     def simulate(self, t0: int, t1: int) -> None:
         """Generate the fine window [t0, t1) at `history_rate` events/s, with nobody subscribed."""
         n = int((t1 - t0) / 1000 * self.cfg.history_rate)
-        for i in range(n):
-            self.event(t0 + (t1 - t0) * i // n)
+        self._history_pace = True
+        try:
+            for i in range(n):
+                self.event(t0 + (t1 - t0) * i // n)
+        finally:
+            self._history_pace = False
         self._held.clear()
         self._candle_dirty.clear()
         for m in self.markets.values():
@@ -303,8 +328,9 @@ class Engine:
                 return True
         return False
 
-    def _batch(self, target: int, t0: int, t1: int) -> int:
-        """Events worth `target` frames, their times spread over [t0, t1]; returns the frames produced."""
+    def batch(self, target: int, t0: int, t1: int) -> int:
+        """Events worth `target` frames, their times spread over [t0, t1]; returns the frames produced.
+        `run` calls it with the wall clock; tests drive simulated time through it directly."""
         span = max(0, t1 - t0)
         n_est = max(1, int(target / 2.2))
         frames = 0
@@ -360,7 +386,7 @@ class Engine:
                 target = MAX_BATCH // 4
             ms = now_ms()
             try:
-                budget -= self._batch(target, last_ms, ms)
+                budget -= self.batch(target, last_ms, ms)
             except Exception:
                 self.errors += 1
                 log.exception("generator batch failed (%d errors so far); generation goes on", self.errors)

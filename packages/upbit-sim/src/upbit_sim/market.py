@@ -1,7 +1,9 @@
-"""One market's state: its order book, today's figures, candles and trades, and the frames made from them.
+"""One market's state: its order book, today's figures, candles and trades.
 
-Everything a WebSocket frame or a REST answer shows comes from this state, so the two always agree.
-Prices and sizes are exact `Decimal`s; their JSON text is cached where frames are built often.
+Everything a WebSocket frame or a REST answer shows comes from this state, so the two always agree; the
+renderings themselves (DEFAULT and SIMPLE frames, REST items) are in `upbit_sim.wire`. Prices and sizes are
+exact `Decimal`s; their JSON text is cached where frames are built often (the caches are filled by `wire`
+and invalidated here when the state changes).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import bisect
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from upbit_sim.catalog import MarketInfo
-from upbit_sim.numfmt import DAY_MS, Clock, dash_date, dumps, iso_kst, iso_utc, num, price_num
+from upbit_sim.numfmt import DAY_MS, Clock, dash_date, num, price_num
 
 ZERO = Decimal(0)
 RATE_Q = Decimal("1E-10")
@@ -28,27 +30,6 @@ CANDLE_UNITS: dict[str, int] = {
 }
 WEEK_MS = 7 * DAY_MS
 _EPOCH_MONDAY_MS = 4 * DAY_MS  # 1970-01-05 was a Monday
-
-
-_UNIT_D = '{{"ask_price":{},"bid_price":{},"ask_size":{},"bid_size":{}}}'
-_UNIT_S = '{{"ap":{},"bp":{},"as":{},"bs":{}}}'
-# DEFAULT key -> SIMPLE key, every frame type (the ticker's `trade_date` is the exception: `tdt`).
-SIMPLE_KEYS: dict[str, str] = {
-    "type": "ty", "code": "cd", "timestamp": "tms", "stream_type": "st", "trade_date": "td",
-    "trade_time": "ttm", "trade_timestamp": "ttms", "trade_price": "tp", "trade_volume": "tv",
-    "ask_bid": "ab", "prev_closing_price": "pcp", "change": "c", "change_price": "cp",
-    "sequential_id": "sid", "best_ask_price": "bap", "best_ask_size": "bas", "best_bid_price": "bbp",
-    "best_bid_size": "bbs", "opening_price": "op", "high_price": "hp", "low_price": "lp",
-    "acc_trade_price": "atp", "signed_change_price": "scp", "change_rate": "cr", "signed_change_rate": "scr",
-    "acc_trade_volume": "atv", "acc_ask_volume": "aav", "acc_bid_volume": "abv",
-    "highest_52_week_price": "h52wp", "highest_52_week_date": "h52wdt", "lowest_52_week_price": "l52wp",
-    "lowest_52_week_date": "l52wdt", "market_state": "ms", "is_trading_suspended": "its",
-    "delisting_date": "dd", "market_warning": "mw", "acc_trade_price_24h": "atp24h",
-    "acc_trade_volume_24h": "atv24h", "total_ask_size": "tas", "total_bid_size": "tbs",
-    "orderbook_units": "obu", "ask_price": "ap", "bid_price": "bp", "ask_size": "as", "bid_size": "bs",
-    "level": "lv", "candle_date_time_utc": "cdttmu", "candle_date_time_kst": "cdttmk",
-    "candle_acc_trade_volume": "catv", "candle_acc_trade_price": "catp",
-}  # fmt: skip
 
 
 class Level:
@@ -107,17 +88,6 @@ class Candle:
         c.vol, c.val, c.ask, c.bid, c.last = self.vol, self.val, self.ask, self.bid, self.last
         return c
 
-    def fields(self) -> dict[str, object]:
-        """The times and prices every candle shows, in REST answers and WebSocket frames alike."""
-        return {
-            "candle_date_time_utc": iso_utc(self.start),
-            "candle_date_time_kst": iso_kst(self.start),
-            "opening_price": Decimal(price_num(self.open)),
-            "high_price": Decimal(price_num(self.high)),
-            "low_price": Decimal(price_num(self.low)),
-            "trade_price": Decimal(price_num(self.close)),
-        }
-
 
 class Trade:
     """One fill. `ba*`/`bb*` are the top of the book right after it (what the WS trade frame shows);
@@ -142,34 +112,6 @@ class Trade:
         self.ts, self.seq, self.price, self.vol, self.bid, self.pcp = ts, seq, price, vol, bid, pcp
         self.bap, self.bas, self.bbp, self.bbs = bap, bas, bbp, bbs
         self.strs: tuple[str, str, str, str, str, str] | None = None
-
-    def numbers(self) -> tuple[str, str, str, str, str, str]:
-        s = self.strs
-        if s is None:
-            s = self.strs = (
-                price_num(self.price),
-                num(self.vol),
-                price_num(self.bap),
-                num(self.bas),
-                price_num(self.bbp),
-                num(self.bbs),
-            )
-        return s
-
-    def rest(self, code: str) -> dict[str, object]:
-        """The `/v1/trades/ticks` item (`change_price` is signed here, unlike in WS frames)."""
-        return {
-            "market": code,
-            "trade_date_utc": dash_date(self.ts),
-            "trade_time_utc": iso_utc(self.ts)[11:],
-            "timestamp": self.ts,
-            "trade_price": Decimal(price_num(self.price)),
-            "trade_volume": self.vol,
-            "prev_closing_price": Decimal(price_num(self.pcp)),
-            "change_price": Decimal(price_num(self.price - self.pcp)),
-            "ask_bid": "BID" if self.bid else "ASK",
-            "sequential_id": self.seq,
-        }
 
 
 def bucket_start(ms: int, unit_ms: int) -> int:
@@ -201,11 +143,11 @@ class MarketState:
         self.delisting_date: str | None = None
         self.asks: list[Level] = []
         self.bids: list[Level] = []
-        self._units_d: list[str] = [""] * DEPTH  # cached JSON of each orderbook unit
-        self._units_s: list[str] = [""] * DEPTH
-        self._stale_d: set[int] = set()  # units whose DEFAULT / SIMPLE JSON must be re-encoded
-        self._stale_s: set[int] = set()
-        self._all_stale = [True, True]  # indexed by `simple`
+        self.units_d: list[str] = [""] * DEPTH  # cached JSON of each orderbook unit
+        self.units_s: list[str] = [""] * DEPTH
+        self.stale_d: set[int] = set()  # units whose DEFAULT / SIMPLE JSON must be re-encoded
+        self.stale_s: set[int] = set()
+        self.all_stale = [True, True]  # indexed by `simple`
         self._totals: tuple[Decimal, Decimal] | None = None
         self.book_ts = 0
         # days: closed day candles, oldest first; `day` is the current (UTC) day
@@ -227,8 +169,7 @@ class MarketState:
         self.seed_trade: Trade | None = None
         self.h52 = self.l52 = info.price
         self.h52_date = self.l52_date = ""
-        self._static52 = ""
-        self._static52_simple = ""
+        self.static52: tuple[str, str] | None = None  # DEFAULT / SIMPLE JSON of the 52-week and state fields
         # rolling 24 h: exact sums over live minutes + a pro-rated share of the coarse past
         self._v24 = self._p24 = ZERO
         self._m24 = 0  # index of the oldest 1m candle still inside the window
@@ -236,8 +177,8 @@ class MarketState:
         self._coarse24_sec = -1
         self._coarse24 = (ZERO, ZERO)
         self.fixed_24h: tuple[Decimal, Decimal] | None = None  # replay: the last ticker frame's figures
-        self._rates: dict[Decimal, tuple[str, str, str, str, str]] = {}
-        self._prefix: tuple[str, str, str, str] | None = None  # ticker JSON around trade_price
+        self.rates: dict[Decimal, tuple[str, str, str, str, str]] = {}
+        self.prefix: tuple[str, str, str, str] | None = None  # ticker JSON around trade_price
         # generator knobs (floats only drive random choices, never prices)
         self.fair = float(info.price)
         self.sigma = 0.0002
@@ -264,35 +205,16 @@ class MarketState:
                 delta = size - lvl.size
                 ta, tb = self._totals
                 self._totals = (ta + delta, tb) if ask else (ta, tb + delta)
-            self._stale_d.add(i)
-            self._stale_s.add(i)
+            self.stale_d.add(i)
+            self.stale_s.add(i)
         lvl.set_size(size)
 
     def book_changed(self) -> None:
         """Levels were inserted or removed: every unit and total is recomputed on the next frame."""
-        self._all_stale[0] = self._all_stale[1] = True
+        self.all_stale[0] = self.all_stale[1] = True
         self._totals = None
 
-    def _units(self, n: int, simple: bool) -> str:
-        """The first `n` orderbook units as JSON, re-encoding only the units that changed."""
-        asks, bids = self.asks, self.bids
-        cache, stale = (self._units_s, self._stale_s) if simple else (self._units_d, self._stale_d)
-        template = _UNIT_S if simple else _UNIT_D
-        if self._all_stale[simple]:
-            self._all_stale[simple] = False
-            k = min(DEPTH, len(asks), len(bids))
-            cache[:k] = [
-                template.format(a.ps, b.ps, a.ss, b.ss) for a, b in zip(asks[:k], bids[:k], strict=True)
-            ]
-        else:
-            for i in stale:
-                if i < len(asks) and i < len(bids):
-                    a, b = asks[i], bids[i]
-                    cache[i] = template.format(a.ps, b.ps, a.ss, b.ss)
-        stale.clear()
-        return ",".join(cache[:n])
-
-    def _depth_totals(self, n: int) -> tuple[Decimal, Decimal]:
+    def depth_totals(self, n: int) -> tuple[Decimal, Decimal]:
         if n == DEPTH and self._totals is not None:
             return self._totals
         ta = tb = ZERO
@@ -323,53 +245,6 @@ class MarketState:
         n = min(depth, len(a_items), len(b_items))
         return [(a_items[i][0], b_items[i][0], a_items[i][1], b_items[i][1]) for i in range(n)]
 
-    def orderbook_payload(self, simple: bool, depth: int, level: Decimal, stream: str, now: int) -> bytes:
-        ts = self.book_ts or now
-        if level:
-            units = self.grouped_book(level, depth)
-            ta = sum((u[2] for u in units), ZERO)
-            tb = sum((u[3] for u in units), ZERO)
-            if simple:
-                body = ",".join(
-                    f'{{"ap":{price_num(a)},"bp":{price_num(b)},"as":{num(sa)},"bs":{num(sb)}}}'
-                    for a, b, sa, sb in units
-                )
-            else:
-                body = ",".join(
-                    f'{{"ask_price":{price_num(a)},"bid_price":{price_num(b)},"ask_size":{num(sa)},"bid_size":{num(sb)}}}'
-                    for a, b, sa, sb in units
-                )
-            lv = price_num(level)
-        else:
-            n = min(depth, len(self.asks), len(self.bids))
-            ta, tb = self._depth_totals(n)
-            body = self._units(n, simple)
-            lv = "0"
-        if simple:
-            return (
-                f'{{"ty":"orderbook","cd":"{self.code}","tms":{ts},"tas":{num(ta)},"tbs":{num(tb)},'
-                f'"obu":[{body}],"lv":{lv},"st":"{stream}"}}'
-            ).encode()
-        return (
-            f'{{"type":"orderbook","code":"{self.code}","timestamp":{ts},"total_ask_size":{num(ta)},'
-            f'"total_bid_size":{num(tb)},"orderbook_units":[{body}],"level":{lv},"stream_type":"{stream}"}}'
-        ).encode()
-
-    def rest_orderbook(self, depth: int, level: Decimal) -> dict[str, object] | None:
-        if not self.asks or not self.bids:
-            return None
-        units = self.grouped_book(level, depth)
-        return {
-            "market": self.code,
-            "timestamp": self.book_ts,
-            "total_ask_size": sum((u[2] for u in units), ZERO),
-            "total_bid_size": sum((u[3] for u in units), ZERO),
-            "orderbook_units": [
-                {"ask_price": a, "bid_price": b, "ask_size": sa, "bid_size": sb} for a, b, sa, sb in units
-            ],
-            "level": level if level else 0,
-        }
-
     # ----------------------------------------------------------------- trades
     def start_day(self, start: int, pcp: Decimal) -> None:
         """Open a new UTC day: figures reset, `prev_closing_price` is the last close."""
@@ -377,8 +252,8 @@ class MarketState:
         self.day.last = start
         self.day_has_trade = False
         self.day_end = start + DAY_MS
-        self._rates.clear()
-        self._prefix = None
+        self.rates.clear()
+        self.prefix = None
         self.refresh_52w()
 
     def roll_day(self, ts: int) -> None:
@@ -399,27 +274,12 @@ class MarketState:
             if c.low < lo:
                 lo, lo_day = c.low, c.start
         self.h52, self.h52_date, self.l52, self.l52_date = hi, dash_date(hi_day), lo, dash_date(lo_day)
-        self._render_static()
-
-    def _render_static(self) -> None:
-        dd = "null" if self.delisting_date is None else f'"{self.delisting_date}"'
-        warn = "CAUTION" if self.info.warning else "NONE"
-        h, l_ = price_num(self.h52), price_num(self.l52)
-        self._static52 = (
-            f'"highest_52_week_price":{h},"highest_52_week_date":"{self.h52_date}",'
-            f'"lowest_52_week_price":{l_},"lowest_52_week_date":"{self.l52_date}",'
-            f'"market_state":"{self.state}","is_trading_suspended":false,"delisting_date":{dd},'
-            f'"market_warning":"{warn}"'
-        )
-        self._static52_simple = (
-            f'"h52wp":{h},"h52wdt":"{self.h52_date}","l52wp":{l_},"l52wdt":"{self.l52_date}",'
-            f'"ms":"{self.state}","its":false,"dd":{dd},"mw":"{warn}"'
-        )
+        self.static52 = None
 
     def set_state(self, state: str, delisting_date: str | None = None) -> None:
         self.state = state
         self.delisting_date = delisting_date
-        self._render_static()
+        self.static52 = None
 
     def apply_trade(
         self, ts: int, seq: int, price: Decimal, vol: Decimal, bid: bool, *, price_s: str | None = None
@@ -431,10 +291,10 @@ class MarketState:
         day = self.day
         if not self.day_has_trade and not day.vol:
             day.open = day.high = day.low = price
-            self._prefix = None
+            self.prefix = None
         self.day_has_trade = True
         if price > day.high or price < day.low:
-            self._prefix = None
+            self.prefix = None
         day.add(ts, price, vol, value)
         if bid:
             day.bid += vol
@@ -442,10 +302,10 @@ class MarketState:
             day.ask += vol
         if price > self.h52:
             self.h52, self.h52_date = price, dash_date(ts)
-            self._render_static()
+            self.static52 = None
         elif price < self.l52:
             self.l52, self.l52_date = price, dash_date(ts)
-            self._render_static()
+            self.static52 = None
         # 1 s and 1 m candles
         c = self.c1s[-1] if self.c1s else None
         sec = ts - ts % 1000
@@ -510,130 +370,6 @@ class MarketState:
         cv, cp = self._coarse24
         return cv + self._v24, cp + self._p24
 
-    # ----------------------------------------------------------------- frames
-    def trade_payload(self, t: Trade, simple: bool, stream: str, now: int) -> bytes:
-        ck = self.clock.at(t.ts)
-        ps, vs, baps, bass, bbps, bbss = t.numbers()
-        if t.pcp is self.day.pcp:
-            change, cp, _, _, _ = self._rate_strings(t.price)
-            pcps = self._ticker_prefix()[3]
-        else:
-            change, cp, pcps = change_of(t.price, t.pcp), price_num(abs(t.price - t.pcp)), price_num(t.pcp)
-        ab = "BID" if t.bid else "ASK"
-        if simple:
-            return (
-                f'{{"ty":"trade","cd":"{self.code}","tms":{now},"td":"{ck.dash_date}","ttm":"{ck.colon_time}",'
-                f'"ttms":{t.ts},"tp":{ps},"tv":{vs},"ab":"{ab}","pcp":{pcps},"c":"{change}","cp":{cp},'
-                f'"sid":{t.seq},"bap":{baps},"bas":{bass},"bbp":{bbps},"bbs":{bbss},"st":"{stream}"}}'
-            ).encode()
-        return (
-            f'{{"type":"trade","code":"{self.code}","timestamp":{now},"trade_date":"{ck.dash_date}",'
-            f'"trade_time":"{ck.colon_time}","trade_timestamp":{t.ts},"trade_price":{ps},"trade_volume":{vs},'
-            f'"ask_bid":"{ab}","prev_closing_price":{pcps},"change":"{change}","change_price":{cp},'
-            f'"sequential_id":{t.seq},"best_ask_price":{baps},"best_ask_size":{bass},"best_bid_price":{bbps},'
-            f'"best_bid_size":{bbss},"stream_type":"{stream}"}}'
-        ).encode()
-
-    def _ticker_prefix(self) -> tuple[str, str, str, str]:
-        """(DEFAULT up to trade_price, SIMPLE up to tp, SIMPLE open/high/low, prev close) as JSON text."""
-        p = self._prefix
-        if p is None:
-            day = self.day
-            o, h, l_, pcp = price_num(day.open), price_num(day.high), price_num(day.low), price_num(day.pcp)
-            p = self._prefix = (
-                f'{{"type":"ticker","code":"{self.code}","opening_price":{o},"high_price":{h},"low_price":{l_},',
-                f'{{"ty":"ticker","cd":"{self.code}","op":{o},"hp":{h},"lp":{l_},',
-                "",
-                pcp,
-            )
-        return p
-
-    def _rate_strings(self, price: Decimal) -> tuple[str, str, str, str, str]:
-        r = self._rates.get(price)
-        if r is None:
-            pcp = self.day.pcp
-            signed = price - pcp
-            cr = rate(abs(signed), pcp)
-            r = (
-                change_of(price, pcp),
-                price_num(abs(signed)),
-                price_num(signed),
-                num(cr),
-                num(cr if signed >= 0 else -cr),
-            )
-            if len(self._rates) > 4096:
-                self._rates.clear()
-            self._rates[price] = r
-        return r
-
-    def ticker_payload(self, simple: bool, stream: str, now: int) -> bytes | None:
-        t = self.ticker_trade
-        if t is None:
-            return None
-        day = self.day
-        ck = self.clock.at(t.ts)
-        change, cp, scp, cr, scr = self._rate_strings(t.price)
-        v24, p24 = self.acc_24h(t.ts)  # as of the last trade: REST and WS agree
-        ab = "BID" if t.bid else "ASK"
-        head_d, head_s, _, pcps = self._ticker_prefix()
-        ps, vs = t.numbers()[:2]
-        if simple:
-            return (
-                f'{head_s}"tp":{ps},"pcp":{pcps},"atp":{num(day.val)},"c":"{change}","cp":{cp},"scp":{scp},'
-                f'"cr":{cr},"scr":{scr},"ab":"{ab}","tv":{vs},"atv":{num(day.vol)},"tdt":"{ck.compact_date}",'
-                f'"ttm":"{ck.compact_time}","ttms":{t.ts},"aav":{num(day.ask)},"abv":{num(day.bid)},'
-                f'{self._static52_simple},"tms":{now},"atp24h":{num(p24)},"atv24h":{num(v24)},"st":"{stream}"}}'
-            ).encode()
-        return (
-            f'{head_d}"trade_price":{ps},"prev_closing_price":{pcps},"acc_trade_price":{num(day.val)},'
-            f'"change":"{change}","change_price":{cp},"signed_change_price":{scp},"change_rate":{cr},'
-            f'"signed_change_rate":{scr},"ask_bid":"{ab}","trade_volume":{vs},"acc_trade_volume":{num(day.vol)},'
-            f'"trade_date":"{ck.compact_date}","trade_time":"{ck.compact_time}","trade_timestamp":{t.ts},'
-            f'"acc_ask_volume":{num(day.ask)},"acc_bid_volume":{num(day.bid)},{self._static52},"timestamp":{now},'
-            f'"acc_trade_price_24h":{num(p24)},"acc_trade_volume_24h":{num(v24)},"stream_type":"{stream}"}}'
-        ).encode()
-
-    def rest_ticker(self, now: int) -> dict[str, object] | None:
-        """The `/v1/ticker` item: the figures of the last ticker frame, REST field set."""
-        t = self.ticker_trade
-        if t is None:
-            return None
-        day = self.day
-        ck = self.clock.at(t.ts)
-        kst = iso_kst(t.ts)
-        pcp = day.pcp
-        signed = t.price - pcp
-        cr = rate(abs(signed), pcp)
-        v24, p24 = self.acc_24h(t.ts)  # as of the last trade: REST and WS agree
-        return {
-            "market": self.code,
-            "trade_date": ck.compact_date,
-            "trade_time": ck.compact_time,
-            "trade_date_kst": kst[:10].replace("-", ""),
-            "trade_time_kst": kst[11:].replace(":", ""),
-            "trade_timestamp": t.ts,
-            "opening_price": Decimal(price_num(day.open)),
-            "high_price": Decimal(price_num(day.high)),
-            "low_price": Decimal(price_num(day.low)),
-            "trade_price": Decimal(price_num(t.price)),
-            "prev_closing_price": Decimal(price_num(pcp)),
-            "change": change_of(t.price, pcp),
-            "change_price": Decimal(price_num(abs(signed))),
-            "change_rate": cr,
-            "signed_change_price": Decimal(price_num(signed)),
-            "signed_change_rate": cr if signed >= 0 else -cr,
-            "trade_volume": t.vol,
-            "acc_trade_price": day.val,
-            "acc_trade_price_24h": p24,
-            "acc_trade_volume": day.vol,
-            "acc_trade_volume_24h": v24,
-            "highest_52_week_price": Decimal(price_num(self.h52)),
-            "highest_52_week_date": self.h52_date,
-            "lowest_52_week_price": Decimal(price_num(self.l52)),
-            "lowest_52_week_date": self.l52_date,
-            "timestamp": now,
-        }
-
     # ----------------------------------------------------------------- candles
     def live_candle(self, unit: str) -> Candle | None:
         """The newest bucket of a WS candle unit (built from the 1 s / 1 m candles)."""
@@ -653,23 +389,6 @@ class MarketState:
             else:
                 agg.merge(c)
         return agg
-
-    def candle_payload(self, unit: str, simple: bool, stream: str, now: int) -> bytes | None:
-        c = self.live_candle(unit)
-        if c is None:
-            return None
-        obj: dict[str, object] = {
-            "type": f"candle.{unit}",
-            "code": self.code,
-            **c.fields(),
-            "candle_acc_trade_volume": c.vol,
-            "candle_acc_trade_price": c.val,
-            "timestamp": now,
-            "stream_type": stream,
-        }
-        if simple:
-            obj = {SIMPLE_KEYS[key]: value for key, value in obj.items()}
-        return dumps(obj).encode()
 
     def trades_before(self, end_ts: int, cursor: int | None) -> int:
         """Index just past the newest stored trade with ts < end_ts (and seq < cursor when given)."""

@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import bisect
 import json
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from upbit_sim.catalog import build_catalog
-from upbit_sim.market import SIMPLE_KEYS, Candle, Level, MarketState, Trade
+from upbit_sim.market import Candle, Level, MarketState, Trade
 from upbit_sim.numfmt import DAY_MS, Clock, dumps
+from upbit_sim.wire import SIMPLE_KEYS
 
 if TYPE_CHECKING:
     from upbit_sim.server import Simulator
@@ -63,8 +65,17 @@ class _Line:
 
 
 class Replayer:
-    def __init__(self, sim: Simulator, path: Path, speed: str, start: str) -> None:
+    def __init__(
+        self,
+        sim: Simulator,
+        path: Path,
+        speed: str,
+        start: str,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.sim = sim
+        self._sleep = sleep  # paces `realtime` and factor speeds (tests pass a recording one)
         self.lines = [_Line(raw) for raw in path.read_bytes().splitlines() if raw.strip()]
         self.speed = speed
         self.started = asyncio.Event()
@@ -96,20 +107,25 @@ class Replayer:
             if self.done:
                 await asyncio.sleep(0.05)
                 continue
-            await self._play()
+            await self.play()
 
-    async def _play(self) -> None:
+    async def play(self) -> None:
+        """Serve the lines from `position` to the end once. Pacing follows the newest timestamp seen so
+        far: a re-sent or late frame (older than one already served) goes out at once and does not move
+        the reference back, so the stretch after it is not slept through twice."""
         hub = self.sim.hub
-        prev_ts: int | None = None
+        newest: int | None = None
         factor = None if self.speed == "max" else 1.0 if self.speed == "realtime" else float(self.speed)
         while self.position < len(self.lines):
             line = self.lines[self.position]
             self.position += 1
             if factor is not None and line.ts is not None:
-                if prev_ts is not None and line.ts > prev_ts:
+                if newest is None:
+                    newest = line.ts
+                elif line.ts > newest:
                     hub.flush()
-                    await asyncio.sleep((line.ts - prev_ts) / 1000 / factor)
-                prev_ts = line.ts
+                    await self._sleep((line.ts - newest) / 1000 / factor)
+                    newest = line.ts
             if line.obj is None:
                 for conn in list(hub.conns.values()):
                     if conn.subs:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from upbit_sim import candles as cdl
+from upbit_sim import wire
 from upbit_sim.appkey import SIM
 from upbit_sim.market import Candle, MarketState, rate
 from upbit_sim.numfmt import DAY_MS, dash_date, dumps, price_num
@@ -176,7 +177,7 @@ async def ticker(request: web.Request) -> web.Response:
     sim = _sim(request)
     now = sim.now_ms()
     return json_response(
-        [t for m in _markets(sim, request.query.get("markets")) if (t := m.rest_ticker(now))]
+        [t for m in _markets(sim, request.query.get("markets")) if (t := wire.rest_ticker(m, now))]
     )
 
 
@@ -190,14 +191,14 @@ async def ticker_all(request: web.Request) -> web.Response:
         raise ApiError(404, "Code not found")
     now = sim.now_ms()
     return json_response(
-        [t for q in quotes for m in sim.listed_markets() if m.quote == q and (t := m.rest_ticker(now))]
+        [t for q in quotes for m in sim.listed_markets() if m.quote == q and (t := wire.rest_ticker(m, now))]
     )
 
 
 def _candle_item(m: MarketState, c: Candle) -> dict[str, Any]:
     return {
         "market": m.code,
-        **c.fields(),
+        **wire.candle_fields(c),
         "timestamp": c.last,
         "candle_acc_trade_price": c.val,
         "candle_acc_trade_volume": c.vol,
@@ -301,7 +302,7 @@ async def trades_ticks(request: web.Request) -> web.Response:
     hi = m.trades_before(end, cursor)
     lo = m.trades_before(day, None)
     picked = m.trades[max(lo, hi - count) : hi]
-    return json_response([t.rest(m.code) for t in reversed(picked)])
+    return json_response([wire.rest_trade(t, m.code) for t in reversed(picked)])
 
 
 def _level(raw: str | None, m: MarketState) -> Decimal:
@@ -321,7 +322,9 @@ async def orderbook(request: web.Request) -> web.Response:
     q = request.query
     markets = _markets(sim, q.get("markets"))
     count = _count(q.get("count"), 30, 30)
-    return json_response([b for m in markets if (b := m.rest_orderbook(count, _level(q.get("level"), m)))])
+    return json_response(
+        [b for m in markets if (b := wire.rest_orderbook(m, count, _level(q.get("level"), m)))]
+    )
 
 
 async def orderbook_instruments(request: web.Request) -> web.Response:

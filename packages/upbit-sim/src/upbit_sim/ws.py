@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from upbit_sim import wire
 from upbit_sim.appkey import SIM
 from upbit_sim.hub import FORMATS, Conn, Sub
 from upbit_sim.market import CANDLE_UNITS, DEPTH
@@ -237,18 +238,20 @@ def _send_snapshots(sim: Simulator, conn: Conn, subs: list[tuple[Sub, TypeReques
         payload: bytes | None
         if sub.type == "trade":
             t = m.last_trade
-            payload = None if t is None else m.trade_payload(t, simple, "SNAPSHOT", t.ts + 4)
+            payload = None if t is None else wire.trade_frame(m, t, simple, "SNAPSHOT", t.ts + 4)
         elif sub.type == "ticker":
             t = m.ticker_trade
-            payload = None if t is None else m.ticker_payload(simple, "SNAPSHOT", t.ts + 7)
+            payload = None if t is None else wire.ticker_frame(m, simple, "SNAPSHOT", t.ts + 7)
         elif sub.type == "orderbook":
             payload = (
                 None
                 if not m.asks
-                else m.orderbook_payload(simple, sub.depth, sub.level, "SNAPSHOT", m.book_ts)
+                else wire.orderbook_frame(m, simple, sub.depth, sub.level, "SNAPSHOT", now=m.book_ts)
             )
         else:
-            payload = m.candle_payload(sub.type.split(".", 1)[1], simple, "SNAPSHOT", int(time.time() * 1000))
+            payload = wire.candle_frame(
+                m, sub.type.split(".", 1)[1], simple, "SNAPSHOT", int(time.time() * 1000)
+            )
         if payload is not None:
             sim.hub.queue(conn, payload, sub.type.split(".", 1)[0])
     sim.hub.flush_conn(conn)
