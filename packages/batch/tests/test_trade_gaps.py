@@ -44,6 +44,7 @@ def _plant_archive(sim: Any, dsn: str) -> None:
             )
 
 
+@pytest.mark.airflow
 def test_gap_dag_finds_exactly_the_planted_holes_and_repairs_them(
     run_dag: Callable[..., Any],
     task_states: Callable[[Any], dict[str, str]],
@@ -102,7 +103,7 @@ def test_a_minute_that_cannot_be_repaired_fails_the_run_and_is_named(
         # A trade the exchange never had: no REST trade can take it out again.
         ((minute,),) = query(
             "SELECT candle_start FROM mart.candles_1m WHERE market = 'KRW-BTC'"
-            " AND candle_start < date_trunc('minute', now()) ORDER BY 2 OFFSET 2 LIMIT 1"
+            " AND candle_start < date_trunc('minute', now()) ORDER BY 1 OFFSET 2 LIMIT 1"
         )
         ms = int(minute.timestamp() * 1000)
         query("INSERT INTO lake.trades VALUES ('KRW-BTC', %s, 1, 1, 1000, 'BID', 0, 'ws')", (ms + 1,))
