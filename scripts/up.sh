@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make up`: install what is missing, then run the whole system on loopback, detached:
 # Kafka, PostgreSQL, Redis → upbit-sim → ingest → Kafka → stream-sink → Redis (hot path);
+# Kafka → archive → PostgreSQL (every trade, candles for every market);
 # Airflow → lake → marts (cold path); the API, dashboard, Celery worker and Beat (service).
 # Every part logs to .state/logs/<part>.log; `make status` checks it, `make down` stops it.
 set -euo pipefail
@@ -47,6 +48,8 @@ run cryptoflow-batch backfill --no-progress --markets "$markets" \
   --from "$(date -u -d '120 days ago' +%F)" --to "$(date -u +%F)" >"$LOG_DIR/history.log" 2>&1 \
   || { echo "  history backfill failed; see $LOG_DIR/history.log" >&2; exit 1; }
 proc_start stream-sink uv run --no-sync cryptoflow-stream-sink
+# The permanent record: every trade into lake.trades, candles for every market (schema applied above).
+proc_start archive uv run --no-sync cryptoflow-archive run
 # The restart checkpoint (newest trade Kafka acknowledged per market) lives with the rest of the state.
 proc_start ingest uv run --no-sync cryptoflow-ingest --state-file "$STATE_DIR/ingest-state.json"
 proc_start airflow bash deploy/local/airflow.sh
@@ -61,6 +64,6 @@ echo "CryptoFlow is up:"
 echo "  dashboard + API  http://$CRYPTOFLOW_SERVICE_BIND/   (OpenAPI docs: /api/docs/)"
 echo "  Airflow          http://127.0.0.1:$CRYPTOFLOW_BATCH_AIRFLOW_PORT/   (user ${CRYPTOFLOW_BATCH_AIRFLOW_USER:-admin}, password in $airflow_password_file)"
 echo "  upbit-sim        ws://127.0.0.1:$CRYPTOFLOW_SIM_PORT/websocket/v1  http://127.0.0.1:$CRYPTOFLOW_SIM_PORT"
-echo "  metrics          ingest http://127.0.0.1:$CRYPTOFLOW_INGEST_METRICS_PORT/metrics  sink http://127.0.0.1:$CRYPTOFLOW_SINK_METRICS_PORT/metrics"
+echo "  metrics          ingest http://127.0.0.1:$CRYPTOFLOW_INGEST_METRICS_PORT/metrics  sink http://127.0.0.1:$CRYPTOFLOW_SINK_METRICS_PORT/metrics  archive http://127.0.0.1:$CRYPTOFLOW_ARCHIVE_METRICS_PORT/metrics"
 echo "  logs             $LOG_DIR"
 echo "  stop with        make down"

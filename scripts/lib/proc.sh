@@ -6,7 +6,7 @@ LOG_DIR="$STATE_DIR/logs"
 mkdir -p "$RUN_DIR" "$LOG_DIR"
 
 # The applications of the stack in start order (services are cryptoflow-localstack's).
-STACK_APPS=(upbit-sim stream-sink ingest airflow api celery-worker celery-beat)
+STACK_APPS=(upbit-sim stream-sink archive ingest airflow api celery-worker celery-beat)
 
 proc_alive() {  # name
   local pidfile="$RUN_DIR/$1.pid"

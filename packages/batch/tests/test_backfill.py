@@ -69,8 +69,7 @@ def test_backfill_dag_stores_exactly_the_simulators_minute_candles(
     ((pages, done),) = query("SELECT pages, done FROM cryptoflow_meta.backfill_progress")
     assert done is True
     assert pages >= 2
-    mart = query("SELECT candle_start, trade_price FROM mart.candles_1m WHERE market = 'KRW-ETH' ORDER BY 1")
-    assert [(r[0].strftime(FMT), r[1]) for r in mart] == [(k, truth[k]["trade_price"]) for k in sorted(truth)]
+    assert query("SELECT count(*) FROM mart.candles_1m") == [(0,)]  # built from archived trades only
 
     before = sim.rest_statuses().get("200", 0)
     again = run_dag("upbit_candles_backfill", conf=conf)

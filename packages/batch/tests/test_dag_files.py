@@ -41,6 +41,7 @@ print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "
 EXPECTED_DAGS = [
     "market_indicators",
     "market_stats_24h",
+    "trade_gaps",
     "upbit_candles_1m_el",
     "upbit_candles_backfill",
     "upbit_candles_el",

@@ -23,7 +23,7 @@ UTC = dt.UTC
 
 
 def test_upgrade_is_idempotent_and_refuses_edited_history(postgres_db: str) -> None:
-    assert db.upgrade(postgres_db) == migration_names() == ["0001_lake", "0002_mart"]
+    assert db.upgrade(postgres_db) == migration_names() == ["0001_lake", "0002_mart", "0004_trades"]
     assert db.upgrade(postgres_db) == []
     with psycopg.connect(postgres_db, autocommit=True) as conn:
         tables = {

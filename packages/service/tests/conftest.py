@@ -111,7 +111,10 @@ def django_db_setup(stack: Stack, django_db_blocker: Any) -> None:
         call_command("migrate", verbosity=0)
 
 
-MART_TABLES = "mart.markets, mart.market_stats_24h, mart.candles_1d, mart.candles_1m, mart.indicators"
+MART_TABLES = (
+    "mart.markets, mart.market_stats_24h, mart.candles_1d, mart.candles_1m, mart.candles_1h, mart.indicators,"
+    " lake.trades"
+)
 
 
 @pytest.fixture(autouse=True)

@@ -178,3 +178,62 @@ def test_indicators(api: Any) -> None:
     assert api.get("/api/indicators/KRW-BTC/?from=2026-03-10&to=2026-03-10").json()["count"] == 1
     assert api.get("/api/indicators/KRW-NONE/").status_code == 404
     assert api.get("/api/indicators/KRW-BTC/?limit=1001").status_code == 400
+
+
+def test_archived_trades_page_newest_to_oldest_returns_every_trade_once(api: Any) -> None:
+    from django.db import connection  # noqa: PLC0415
+
+    plant.market("KRW-BTC")
+    t0 = 1_773_278_125_000
+    # 2,500 trades over two UTC days, ids not in time order, several in the same millisecond.
+    rows = [("KRW-BTC", t0 + (i // 3) * 120_000, 10_000_000 - i * 7 % 1_000 * 1_000 - i, f"1000.{i}", "0.1")
+            for i in range(2_500)]  # fmt: skip
+    rows += [("KRW-ETH", t0, 1, "5", "1")]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT lake.ensure_trade_partitions(%s, %s)", (t0, t0 + 3 * 86_400_000))
+        cursor.executemany(
+            "INSERT INTO lake.trades VALUES (%s, %s, %s, %s, %s, 'BID', %s, 'ws')",
+            [(m, ts, sid, price, volume, ts + 5) for m, ts, sid, price, volume in rows],
+        )
+    expected = sorted(((ts, sid) for m, ts, sid, *_ in rows if m == "KRW-BTC"), reverse=True)
+
+    seen: list[tuple[int, int]] = []
+    url: str | None = "/api/trades/?market=krw-btc&limit=1000"
+    pages = 0
+    while url:
+        body = api.get(url).json()
+        assert body["market"] == "KRW-BTC"
+        seen += [(t["trade_timestamp"], t["sequential_id"]) for t in body["trades"]]
+        url = body["next"]
+        pages += 1
+    assert seen == expected  # every trade once, newest first
+    assert pages == 3
+    first = api.get("/api/trades/?market=KRW-BTC&limit=1").json()["trades"][0]
+    assert first["price"] == "1000.2499"
+    assert first["source"] == "ws"
+
+    # Back towards the newest with `after`, and a time window.
+    ts, sid = expected[10]
+    newer = api.get(f"/api/trades/?market=KRW-BTC&after={ts}-{sid}&limit=5").json()["trades"]
+    assert [(t["trade_timestamp"], t["sequential_id"]) for t in newer] == expected[5:10]
+    start = expected[-1][0]
+    window = api.get(f"/api/trades/?market=KRW-BTC&from={start}&to={start}&limit=1000").json()["trades"]
+    assert len(window) == sum(1 for t, _ in expected if t == start)
+    for params in (
+        "",
+        "market=KRW-BTC&limit=1001",
+        "market=KRW-BTC&before=x",
+        "market=KRW-BTC&before=1-1&after=1-1",
+    ):
+        assert api.get(f"/api/trades/?{params}").status_code == 400, params
+    assert api.get("/api/trades/?market=KRW-NONE").status_code == 404
+
+
+def test_candles_by_market_query_every_interval(api: Any) -> None:
+    plant.market("KRW-BTC")
+    plant.minute_candles("KRW-BTC", [1, 2, 3], last_start=datetime(2026, 3, 12, 1, 2, tzinfo=UTC))
+    body = api.get("/api/candles/?market=krw-btc&interval=1m").json()
+    assert body == api.get("/api/candles/KRW-BTC/?interval=1m").json()
+    assert [c["trade_price"] for c in body["candles"]] == ["1", "2", "3"]
+    assert api.get("/api/candles/?market=KRW-BTC&interval=1h").json()["candles"] == []
+    assert api.get("/api/candles/?interval=1m").status_code == 400

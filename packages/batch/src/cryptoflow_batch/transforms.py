@@ -70,9 +70,8 @@ def _candles(name: str, endpoint: str, bucket: str) -> Transform:
 MARKETS = Transform("markets", "transforms/markets", LAKE_MARKETS)
 MARKET_STATS_24H = Transform("market_stats_24h", "transforms/market_stats_24h", LAKE_TICKER)
 CANDLES_1D = _candles("candles_1d", "candles/days", "1 day")
-CANDLES_1M = _candles("candles_1m", "candles/minutes/1", "1 minute")
 INDICATORS = Transform("indicators", "transforms/indicators", LAKE_CANDLES, upstream="candles_1d")
-TRANSFORMS = {t.name: t for t in (MARKETS, MARKET_STATS_24H, CANDLES_1D, CANDLES_1M, INDICATORS)}
+TRANSFORMS = {t.name: t for t in (MARKETS, MARKET_STATS_24H, CANDLES_1D, INDICATORS)}
 
 
 @dataclass(frozen=True, slots=True)

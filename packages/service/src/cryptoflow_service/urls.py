@@ -18,8 +18,10 @@ from cryptoflow_service.live.views import (
 )
 from cryptoflow_service.markets.views import MarketDetailView, MarketListView
 from cryptoflow_service.marts.views import (
+    ArchivedTradesView,
     CandlesView,
     IndicatorsView,
+    MarketCandlesView,
     MarketStatsDetailView,
     MarketStatsListView,
 )
@@ -34,7 +36,9 @@ api = [
     path("orderbook/<str:market>/", OrderbookView.as_view(), name="orderbook"),
     path("market-stats/", MarketStatsListView.as_view(), name="market-stats-list"),
     path("market-stats/<str:market>/", MarketStatsDetailView.as_view(), name="market-stats-detail"),
+    path("candles/", MarketCandlesView.as_view(), name="candles-by-market"),
     path("candles/<str:market>/", CandlesView.as_view(), name="candles"),
+    path("trades/", ArchivedTradesView.as_view(), name="archived-trades"),
     path("indicators/<str:market>/", IndicatorsView.as_view(), name="indicators"),
     path("markets/", MarketListView.as_view(), name="markets-list"),
     path("markets/<str:market>/", MarketDetailView.as_view(), name="markets-detail"),

@@ -15,7 +15,6 @@ from cryptoflow_batch.dag_support import (
     BACKFILL_CHECKS,
     LAKE_CANDLES,
     MART_CANDLES_1D,
-    MART_CANDLES_1M,
     START_DATE,
     TAGS,
     default_args,
@@ -71,11 +70,12 @@ def upbit_candles_backfill() -> None:
                 markets=params["markets"],
             )
 
-    @task(outlets=[LAKE_CANDLES, MART_CANDLES_1D, MART_CANDLES_1M])
+    @task(outlets=[LAKE_CANDLES, MART_CANDLES_1D])
     def to_marts() -> list[dict[str, Any]]:
         from cryptoflow_batch.jobs import transform_job  # noqa: PLC0415
 
-        return [transform_job("candles_1d"), transform_job("candles_1m")]
+        # Minute candles stay in the lake (the reference); mart.candles_1m is built from archived trades.
+        return [transform_job("candles_1d")]
 
     checks = [check.override(task_id=f"check_{name}")(name) for name in BACKFILL_CHECKS]
     backfill() >> checks >> to_marts()

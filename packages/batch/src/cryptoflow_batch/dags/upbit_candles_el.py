@@ -3,7 +3,8 @@
 - `upbit_candles_el`: daily, once the UTC day has closed (plus a short settle), the day candle of every
   listed market (or `CRYPTOFLOW_BATCH_DAILY_CANDLE_MARKETS`) -> `mart.candles_1d`.
 - `upbit_candles_1m_el`: every 10 minutes, the closed minute candles of
-  `CRYPTOFLOW_BATCH_MINUTE_CANDLE_MARKETS` -> `mart.candles_1m`.
+  `CRYPTOFLOW_BATCH_MINUTE_CANDLE_MARKETS` -> `lake.candles` only: the exchange's reference. The mart
+  `mart.candles_1m` is built from archived trades for every market (cryptoflow-archive).
 
 Candles are upserted: a candle fetched again replaces the stored one, never adds a second. Checks run on
 the interval's lake rows before the mart is updated.
@@ -20,7 +21,6 @@ from cryptoflow_batch.dag_support import (
     CANDLE_CHECKS,
     LAKE_CANDLES,
     MART_CANDLES_1D,
-    MART_CANDLES_1M,
     START_DATE,
     TAGS,
     default_args,
@@ -30,7 +30,7 @@ from cryptoflow_batch.dag_support import (
 
 
 def candles_dag(
-    *, dag_id: str, unit: str, cron: str, interval: dt.timedelta, transform: str, mart: Asset
+    *, dag_id: str, unit: str, cron: str, interval: dt.timedelta, transform: str | None, mart: Asset | None
 ) -> DAG:
     @dag(
         dag_id=dag_id,
@@ -59,11 +59,12 @@ def candles_dag(
                     name, unit=unit, interval_start=start, interval_end=end, markets=loaded["markets"]
                 )
 
-        @task(outlets=[LAKE_CANDLES, mart])
-        def to_mart() -> dict[str, Any]:
+        @task(outlets=[LAKE_CANDLES] if mart is None else [LAKE_CANDLES, mart])
+        def to_mart() -> dict[str, Any] | None:
             from cryptoflow_batch.jobs import transform_job  # noqa: PLC0415
 
-            return transform_job(transform)
+            # Without a transform the checked lake rows are the product (the exchange's reference).
+            return None if transform is None else transform_job(transform)
 
         loaded = extract_load()
         checks = [check.override(task_id=f"check_{name}")(name, loaded) for name in CANDLE_CHECKS]
@@ -85,6 +86,6 @@ upbit_candles_1m_el_dag = candles_dag(
     unit="minutes/1",
     cron="*/10 * * * *",
     interval=dt.timedelta(minutes=10),
-    transform="candles_1m",
-    mart=MART_CANDLES_1M,
+    transform=None,
+    mart=None,
 )

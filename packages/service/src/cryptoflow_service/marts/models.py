@@ -68,6 +68,32 @@ class Candle1m(CandleBase):
         db_table = '"mart"."candles_1m"'
 
 
+class Candle1h(CandleBase):
+    """Hour candles from the trade-built minute candles; the newest bucket may still be open."""
+
+    class Meta:
+        managed = False
+        db_table = '"mart"."candles_1h"'
+
+
+class ArchivedTrade(models.Model):
+    """One archived trade (`lake.trades`, written by cryptoflow-archive). Times are UTC epoch ms."""
+
+    pk = models.CompositePrimaryKey("market", "trade_timestamp", "sequential_id")
+    market = models.TextField()
+    trade_timestamp = models.BigIntegerField()
+    sequential_id = models.BigIntegerField()
+    price = NumericField()
+    volume = NumericField()
+    side = models.TextField()
+    received_ms = models.BigIntegerField()
+    source = models.TextField()
+
+    class Meta:
+        managed = False
+        db_table = '"lake"."trades"'
+
+
 class Indicator(models.Model):
     """Per market per UTC day, from closed daily candles; NULL until there is enough history."""
 

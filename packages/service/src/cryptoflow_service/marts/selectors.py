@@ -7,14 +7,50 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import F, QuerySet, Window
+from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from cryptoflow_service.marts.models import Candle1d, Candle1m, CandleBase, Indicator, Market, MarketStats24h
+from cryptoflow_service.marts.models import (
+    ArchivedTrade,
+    Candle1d,
+    Candle1h,
+    Candle1m,
+    CandleBase,
+    Indicator,
+    Market,
+    MarketStats24h,
+)
 
-CandleModel = type[Candle1d] | type[Candle1m]
-CANDLE_MODELS: dict[str, CandleModel] = {"1d": Candle1d, "1m": Candle1m}
-CANDLE_LENGTH = {"1d": timedelta(days=1), "1m": timedelta(minutes=1)}
+CandleModel = type[Candle1d] | type[Candle1m] | type[Candle1h]
+CANDLE_MODELS: dict[str, CandleModel] = {"1d": Candle1d, "1h": Candle1h, "1m": Candle1m}
+CANDLE_LENGTH = {"1d": timedelta(days=1), "1h": timedelta(hours=1), "1m": timedelta(minutes=1)}
+
+
+def archived_trades(
+    *,
+    market: str,
+    before: tuple[int, int] | None = None,
+    after: tuple[int, int] | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    limit: int,
+) -> list[ArchivedTrade]:
+    """Up to `limit` archived trades of `market` in (trade_timestamp, sequential_id) order: newest first
+    below the `before` cursor (default), or oldest first above the `after` cursor. A cursor is a trade's
+    (trade_timestamp, sequential_id); one index range scan either way."""
+    rows = ArchivedTrade.objects.filter(market=market)
+    if start_ms is not None:
+        rows = rows.filter(trade_timestamp__gte=start_ms)
+    if end_ms is not None:
+        rows = rows.filter(trade_timestamp__lte=end_ms)
+    if after is not None:
+        ts, sid = after
+        rows = rows.filter(Q(trade_timestamp__gt=ts) | Q(trade_timestamp=ts, sequential_id__gt=sid))
+        return list(rows.order_by("trade_timestamp", "sequential_id")[:limit])
+    if before is not None:
+        ts, sid = before
+        rows = rows.filter(Q(trade_timestamp__lt=ts) | Q(trade_timestamp=ts, sequential_id__lt=sid))
+    return list(rows.order_by("-trade_timestamp", "-sequential_id")[:limit])
 
 
 def latest_stats(*, as_of: datetime | None = None) -> QuerySet[MarketStats24h]:

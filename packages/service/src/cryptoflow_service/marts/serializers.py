@@ -48,7 +48,7 @@ class HistoryQuery(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class CandlesQuery(HistoryQuery):
-    interval = serializers.ChoiceField(choices=["1d", "1m"], default="1d")
+    interval = serializers.ChoiceField(choices=["1d", "1h", "1m"], default="1d")
     limit = serializers.IntegerField(required=False, min_value=1, max_value=2000, default=200)
 
 
@@ -97,3 +97,48 @@ class IndicatorList(serializers.Serializer):  # type: ignore[type-arg]
     count = serializers.IntegerField()
     latest = IndicatorRow(allow_null=True)
     history = IndicatorRow(many=True)
+
+
+class MarketCandlesQuery(CandlesQuery):
+    market = serializers.CharField(help_text="Market code, e.g. KRW-BTC (any case).")
+
+
+class ArchivedTradesQuery(serializers.Serializer):  # type: ignore[type-arg]
+    """Cursor pagination over the archive: `before` / `after` take a `next` / `prev` cursor
+    (`<trade_timestamp>-<sequential_id>`); `from` / `to` bound the trade time."""
+
+    market = serializers.CharField(help_text="Market code, e.g. KRW-BTC (any case).")
+    before = serializers.RegexField(r"^\d+-\d+$", required=False, help_text="Trades older than this cursor.")
+    after = serializers.RegexField(r"^\d+-\d+$", required=False, help_text="Trades newer than this cursor.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
+
+    def get_fields(self) -> dict[str, serializers.Field]:  # type: ignore[type-arg]
+        fields = super().get_fields()
+        fields["from"] = TimeParamField(
+            required=False, source="start", help_text="From this time (inclusive)."
+        )
+        fields["to"] = TimeParamField(required=False, source="end", help_text="Up to this time (inclusive).")
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "before" in attrs and "after" in attrs:
+            raise serializers.ValidationError("give before or after, not both")
+        return attrs
+
+
+class ArchivedTradeOut(serializers.Serializer):  # type: ignore[type-arg]
+    sequential_id = serializers.IntegerField()
+    trade_timestamp = serializers.IntegerField(help_text="UTC epoch ms.")
+    price = DecimalStringField()
+    volume = DecimalStringField()
+    side = serializers.CharField()
+    received_ms = serializers.IntegerField()
+    source = serializers.CharField(help_text="ws, rest-backfill or rest-repair.")  # type: ignore[assignment]  # the column is named source
+
+
+class ArchivedTradePage(serializers.Serializer):  # type: ignore[type-arg]
+    market = serializers.CharField()
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True, help_text="URL of the older page (newest-first order).")
+    previous = serializers.CharField(allow_null=True, help_text="URL of the newer page.")
+    trades = ArchivedTradeOut(many=True)

@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+import sys
+
+from cryptoflow_archive.cli import main
+
+sys.exit(main())
