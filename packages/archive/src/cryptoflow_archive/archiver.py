@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -29,6 +28,7 @@ from cryptoflow_archive.metrics import ArchiveMetrics
 from cryptoflow_archive.rows import DeadLetter, DecodedBatch, Row, build
 from cryptoflow_archive.settings import ArchiveSettings
 from cryptoflow_archive.store import TradeStore
+from cryptoflow_contracts.backoff import Backoff
 from cryptoflow_contracts.records import DeadLetterRecord, RecordHeaders, serialize
 from cryptoflow_contracts.topics import Topic
 
@@ -214,16 +214,15 @@ class Archiver:
 
     async def _retrying(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
         """Until it works: PostgreSQL or Kafka down means wait (nothing is committed meanwhile), not lose."""
-        delay = self.settings.retry_initial_s
+        backoff = Backoff(initial_s=self.settings.retry_initial_s, max_s=self.settings.retry_max_s)
         while True:
             try:
                 return await attempt()
             except (psycopg.OperationalError, psycopg.InterfaceError, KafkaError, OSError) as exc:
-                pause = delay * random.uniform(0.5, 1.0)
+                pause = backoff.next_delay()
                 self.metrics.retries.labels(what).inc()
                 log.warning("%s failed (%s: %s); retrying in %.1f s", what, type(exc).__name__, exc, pause)
             await asyncio.sleep(pause)
-            delay = min(delay * 2, self.settings.retry_max_s)
 
     async def _bounded(self, work: Awaitable[T]) -> T:
         """Runs `work` without a time limit until shutdown starts; then it has `shutdown_grace_s` left."""
