@@ -140,7 +140,8 @@ def test_rules_and_alerts_are_private(api: Any, token_user: Any) -> None:
     assert fired["deliveries"][0]["last_error"] == "SMTP: down"
     assert fired["deliveries"][0]["sent_at"] is None
     assert api.get("/api/alerts/?status=failed").json()["count"] == 1
-    assert api.get("/api/alerts/?market=KRW-ETH").json()["count"] == 0
+    plant.market("KRW-ETH", english="Ethereum")
+    assert api.get("/api/alerts/?market=krw-eth").json()["count"] == 0
     assert api.get(f"/api/alerts/?rule={rule.pk}").json()["count"] == 1
     assert api.get("/api/alerts/?status=lost").status_code == 400
     assert api.get("/api/alerts/?limit=1000").status_code == 400

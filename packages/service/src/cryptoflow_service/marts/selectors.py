@@ -94,8 +94,18 @@ def mart_markets(*, markets: Iterable[str] | None = None) -> dict[str, Market]:
 
 def market_in_marts(*, market: str) -> bool:
     """Whether the cold path knows `market` (its market list, 24 h stats or daily candles)."""
-    return (
-        Market.objects.filter(market=market).exists()
-        or MarketStats24h.objects.filter(market=market).exists()
-        or Candle1d.objects.filter(market=market).exists()
-    )
+    return bool(markets_in_marts(markets=[market]))
+
+
+def markets_in_marts(*, markets: Iterable[str]) -> set[str]:
+    """Those of `markets` the cold path knows (its market list, 24 h stats or daily candles)."""
+    codes = list(dict.fromkeys(markets))
+    if not codes:
+        return set()
+    known = set(Market.objects.filter(market__in=codes).values_list("market", flat=True))
+    for model in (MarketStats24h, Candle1d):
+        missing = [code for code in codes if code not in known]
+        if not missing:
+            break
+        known |= set(model.objects.filter(market__in=missing).values_list("market", flat=True).distinct())
+    return known

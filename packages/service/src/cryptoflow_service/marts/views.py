@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from cryptoflow_service.common.errors import ErrorSerializer
 from cryptoflow_service.common.fields import TimeParamField
 from cryptoflow_service.common.pagination import StrictLimitOffsetPagination
-from cryptoflow_service.common.params import not_found, path_market, query
+from cryptoflow_service.common.params import StrictParams, not_found, path_market, query
 from cryptoflow_service.live.views import MARKET_PATH
 from cryptoflow_service.markets.selectors import market_known
 from cryptoflow_service.marts import selectors
@@ -42,10 +42,10 @@ class AsOfQuery(serializers.Serializer):  # type: ignore[type-arg]
         operation_id="market_stats_list",
         summary="Latest 24 h stats of every market (mart.market_stats_24h)",
         parameters=[AsOfQuery],
-        responses={200: MarketStats(many=True), 400: ErrorSerializer, 503: ErrorSerializer},
+        responses={200: MarketStats(many=True), **ERRORS},
     )
 )
-class MarketStatsListView(generics.ListAPIView):  # type: ignore[type-arg]
+class MarketStatsListView(StrictParams, generics.ListAPIView):  # type: ignore[type-arg]
     serializer_class = MarketStats
     pagination_class = StrictLimitOffsetPagination
     filter_backends = [DjangoFilterBackend]
@@ -64,7 +64,7 @@ class MarketStatsListView(generics.ListAPIView):  # type: ignore[type-arg]
         responses={200: MarketStats(many=True), **ERRORS},
     )
 )
-class MarketStatsDetailView(generics.ListAPIView):  # type: ignore[type-arg]
+class MarketStatsDetailView(StrictParams, generics.ListAPIView):  # type: ignore[type-arg]
     serializer_class = MarketStats
     pagination_class = StrictLimitOffsetPagination
 
@@ -80,7 +80,7 @@ class MarketStatsDetailView(generics.ListAPIView):  # type: ignore[type-arg]
         return response
 
 
-class CandlesView(APIView):
+class CandlesView(StrictParams, APIView):
     @extend_schema(
         operation_id="candles_list",
         summary="Candles of a market (1d: closed UTC days; 1m: minutes, the newest may be open)",
@@ -103,7 +103,7 @@ class CandlesView(APIView):
         return Response(CandleList(body).data)
 
 
-class IndicatorsView(APIView):
+class IndicatorsView(StrictParams, APIView):
     @extend_schema(
         operation_id="indicators_list",
         summary="Daily indicators of a market (MA 5/20/60, RSI 14, ATR 14, 30-day volume, crosses)",
