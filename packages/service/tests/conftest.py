@@ -39,6 +39,22 @@ from servicetest.processes import CeleryWorker, ServiceProcess  # noqa: E402
 from servicetest.receivers import SmtpServer, WebhookReceiver  # noqa: E402
 
 TEST_DB = "cryptoflow_service_test"
+# TEMPORARY, until the `indicators` branch (cryptoflow-batch migration 0003_indicators.sql) is merged:
+# the columns and table interfaces.md fixes for it, so the service's readers can be tested now. Every
+# statement is a no-op once that migration has run; delete this with the merge.
+INDICATORS_0003 = """
+ALTER TABLE mart.indicators
+    ADD COLUMN IF NOT EXISTS ma_120 numeric, ADD COLUMN IF NOT EXISTS ema_12 numeric,
+    ADD COLUMN IF NOT EXISTS ema_26 numeric, ADD COLUMN IF NOT EXISTS macd numeric,
+    ADD COLUMN IF NOT EXISTS macd_signal numeric, ADD COLUMN IF NOT EXISTS macd_hist numeric,
+    ADD COLUMN IF NOT EXISTS bb_middle numeric, ADD COLUMN IF NOT EXISTS bb_upper numeric,
+    ADD COLUMN IF NOT EXISTS bb_lower numeric, ADD COLUMN IF NOT EXISTS bb_percent_b numeric,
+    ADD COLUMN IF NOT EXISTS volume_zscore_30d numeric,
+    ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
+CREATE TABLE IF NOT EXISTS mart.indicators_1m (LIKE mart.indicators INCLUDING DEFAULTS);
+ALTER TABLE mart.indicators_1m DROP COLUMN IF EXISTS day;
+ALTER TABLE mart.indicators_1m ADD COLUMN IF NOT EXISTS candle_start timestamptz NOT NULL;
+"""
 ALERT_MAX_RETRIES = 2
 
 
@@ -73,6 +89,10 @@ def stack(postgres_server: PostgresServer, redis_server: RedisServer) -> Iterato
     postgres_server.drop_database(TEST_DB)
     database_url = postgres_server.create_database(TEST_DB)
     upgrade(database_url)  # the mart tables, exactly as the batch package creates them
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute(INDICATORS_0003)
     smtp = SmtpServer(free_port())
     smtp.start()
     webhook = WebhookReceiver()
@@ -111,7 +131,10 @@ def django_db_setup(stack: Stack, django_db_blocker: Any) -> None:
         call_command("migrate", verbosity=0)
 
 
-MART_TABLES = "mart.markets, mart.market_stats_24h, mart.candles_1d, mart.candles_1m, mart.indicators"
+MART_TABLES = (
+    "mart.markets, mart.market_stats_24h, mart.candles_1d, mart.candles_1m, mart.indicators, "
+    "mart.indicators_1m"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -149,7 +172,7 @@ def celery_worker(
         log_path=log,
     )
     try:
-        worker.wait_for_log(r"celery@\S+ ready\.")
+        worker.wait_for_log(r"celery@\S+ ready\.", timeout=180)  # a loaded 2-core machine is slow to fork
         yield worker
     finally:
         worker.stop()

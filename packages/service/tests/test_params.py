@@ -93,7 +93,9 @@ def world(redis_client: Any, token_user: Any, api: Any) -> dict[str, Any]:
     )
     assert rule.status_code == 201, rule.json()
     for signal in Signal.objects.all():
-        Alert.objects.create(rule_id=rule.json()["id"], signal=signal, message="subject\ntext")
+        Alert.objects.create(
+            rule_id=rule.json()["id"], signal=signal, market=signal.market, message="subject\ntext"
+        )
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return {"rule_id": rule.json()["id"]}
 

@@ -84,6 +84,9 @@ class AlertRuleDetailView(StrictParams, APIView):
             "price_below": rule.price_below,
             "channels": rule.channels,
             "email_to": rule.email_to,
+            "kind": rule.kind,
+            "market": rule.market,
+            "level": rule.level,
         }
         serializer = RuleIn(
             data=request.data,
