@@ -39,22 +39,6 @@ from servicetest.processes import CeleryWorker, ServiceProcess  # noqa: E402
 from servicetest.receivers import SmtpServer, WebhookReceiver  # noqa: E402
 
 TEST_DB = "cryptoflow_service_test"
-# TEMPORARY, until the `indicators` branch (cryptoflow-batch migration 0003_indicators.sql) is merged:
-# the columns and table interfaces.md fixes for it, so the service's readers can be tested now. Every
-# statement is a no-op once that migration has run; delete this with the merge.
-INDICATORS_0003 = """
-ALTER TABLE mart.indicators
-    ADD COLUMN IF NOT EXISTS ma_120 numeric, ADD COLUMN IF NOT EXISTS ema_12 numeric,
-    ADD COLUMN IF NOT EXISTS ema_26 numeric, ADD COLUMN IF NOT EXISTS macd numeric,
-    ADD COLUMN IF NOT EXISTS macd_signal numeric, ADD COLUMN IF NOT EXISTS macd_hist numeric,
-    ADD COLUMN IF NOT EXISTS bb_middle numeric, ADD COLUMN IF NOT EXISTS bb_upper numeric,
-    ADD COLUMN IF NOT EXISTS bb_lower numeric, ADD COLUMN IF NOT EXISTS bb_percent_b numeric,
-    ADD COLUMN IF NOT EXISTS volume_zscore_30d numeric,
-    ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
-CREATE TABLE IF NOT EXISTS mart.indicators_1m (LIKE mart.indicators INCLUDING DEFAULTS);
-ALTER TABLE mart.indicators_1m DROP COLUMN IF EXISTS day;
-ALTER TABLE mart.indicators_1m ADD COLUMN IF NOT EXISTS candle_start timestamptz NOT NULL;
-"""
 ALERT_MAX_RETRIES = 2
 
 
@@ -89,10 +73,6 @@ def stack(postgres_server: PostgresServer, redis_server: RedisServer) -> Iterato
     postgres_server.drop_database(TEST_DB)
     database_url = postgres_server.create_database(TEST_DB)
     upgrade(database_url)  # the mart tables, exactly as the batch package creates them
-    import psycopg  # noqa: PLC0415
-
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        connection.execute(INDICATORS_0003)
     smtp = SmtpServer(free_port())
     smtp.start()
     webhook = WebhookReceiver()
@@ -192,7 +172,7 @@ def api_server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        server.wait_http(f"{base}/healthz")
+        server.wait_http(f"{base}/healthz", timeout=180)  # slow to import on a loaded 2-core machine
         yield base
     finally:
         server.stop()

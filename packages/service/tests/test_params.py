@@ -151,7 +151,7 @@ def test_symbol_is_market_and_codes_are_case_insensitive(
     ):
         response = api.get(url, params)
         assert response.status_code == 400, params
-    assert "unknown market: KRW-NOPE" in api.get(url, {"symbol": "krw-nope"}).json()["detail"]
+    assert api.get(url, {"symbol": "krw-nope"}).json()["errors"] == {"symbol": ["unknown market: KRW-NOPE."]}
 
 
 @pytest.mark.parametrize("pattern", [p for p in ROUTES if has_market_path(p)], ids=lambda p: p.name)

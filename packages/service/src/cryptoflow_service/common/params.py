@@ -98,19 +98,21 @@ def check_query(request: Request, view_class: type) -> None:
             {name[:40]: [f"unknown query parameter; this endpoint accepts: {listing}."] for name in unknown}
         )
     rewritten: QueryDict | None = None
+    given_as: dict[str, str] = {}
     for alias, target in ALIASES.items():
         if alias in params:
             if target in params:
                 raise exceptions.ValidationError({alias: [f"give {target} or its alias {alias}, not both."]})
             rewritten = rewritten or params.copy()
             rewritten.setlist(target, rewritten.pop(alias))
+            given_as[target] = alias
     current = rewritten or params
     for name in MARKET_PARAMS:
         if name not in current:
             continue
         values = current.getlist(name)
         upper = [",".join(_normalized(value)) for value in values]
-        _check_known(name, (code for value in upper for code in value.split(",") if code))
+        _check_known(given_as.get(name, name), (code for value in upper for code in value.split(",") if code))
         if upper != values:
             rewritten = rewritten or params.copy()
             rewritten.setlist(name, upper)
