@@ -40,6 +40,7 @@ print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "
 
 EXPECTED_DAGS = [
     "market_indicators",
+    "market_indicators_1m",
     "market_stats_24h",
     "trade_gaps",
     "upbit_candles_1m_el",
@@ -108,5 +109,8 @@ def test_dags_are_wired_with_assets_retries_and_no_catchup(dags: dict[str, Any])
     assert schedule_assets("market_indicators") == {"mart.candles_1d"}
     assert "mart.market_stats_24h" in outlets("market_stats_24h")
     assert "mart.indicators" in outlets("market_indicators")
+    assert schedule_assets("market_indicators_1m") == {"mart.candles_1m"}
+    assert "mart.indicators_1m" in outlets("market_indicators_1m")
+    assert "mart.candles_1m" in outlets("upbit_candles_1m_el")
     assert type(dags["upbit_candles_backfill"].timetable).__name__ == "NullTimetable"  # manual only
     assert set(dags["upbit_candles_backfill"].params) == {"markets", "from", "to", "unit"}

@@ -113,7 +113,7 @@ def django_db_setup(stack: Stack, django_db_blocker: Any) -> None:
 
 MART_TABLES = (
     "mart.markets, mart.market_stats_24h, mart.candles_1d, mart.candles_1m, mart.candles_1h, mart.indicators,"
-    " lake.trades"
+    " mart.indicators_1m, lake.trades"
 )
 
 
@@ -152,7 +152,7 @@ def celery_worker(
         log_path=log,
     )
     try:
-        worker.wait_for_log(r"celery@\S+ ready\.")
+        worker.wait_for_log(r"celery@\S+ ready\.", timeout=180)  # a loaded 2-core machine is slow to fork
         yield worker
     finally:
         worker.stop()

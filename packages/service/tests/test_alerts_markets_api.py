@@ -18,6 +18,12 @@ pytestmark = pytest.mark.django_db
 RULE = {"name": "BTC crosses", "market": "krw-btc", "kind": "golden_cross", "channels": ["log", "email"]}
 
 
+@pytest.fixture
+def btc() -> None:
+    """KRW-BTC known to the marts: a rule may name it."""
+    plant.market("KRW-BTC")
+
+
 def auth(api: Any, key: str) -> Any:
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return api
@@ -39,7 +45,7 @@ def test_alert_rules_need_a_token(api: Any) -> None:
     assert api.get("/api/alert-rules/").json()["detail"] == "Invalid token."
 
 
-def test_alert_rule_crud(api: Any, token_user: Any) -> None:
+def test_alert_rule_crud(api: Any, token_user: Any, btc: None) -> None:
     _, key = token_user
     auth(api, key)
     created = api.post(
@@ -82,16 +88,25 @@ def test_alert_rule_crud(api: Any, token_user: Any) -> None:
         ({"price_below": "1e400"}, "price_below"),
         ({"name": ""}, "name"),
         ({"email_to": "not-an-address"}, "email_to"),
+        ({"market": "KRW-NOPE"}, "market"),
+        ({"level": "100"}, "level"),
+        ({"kind": "price_crosses_above"}, "level"),
+        ({"kind": "price_crosses_above", "level": "0"}, "level"),
+        ({"kind": "price_crosses_below", "level": "1", "market": None}, "market"),
+        ({"kind": "rsi_above", "level": "100"}, "level"),
+        ({"kind": "change_24h_beyond", "level": "-5"}, "level"),
     ],
 )
-def test_alert_rule_validation(api: Any, token_user: Any, change: dict[str, Any], field: str) -> None:
+def test_alert_rule_validation(
+    api: Any, token_user: Any, btc: None, change: dict[str, Any], field: str
+) -> None:
     auth(api, token_user[1])
     response = api.post("/api/alert-rules/", {**RULE, **change}, format="json")
     assert response.status_code == 400, response.content
     assert field in response.json()["errors"], response.json()
 
 
-def test_email_channel_needs_an_address(api: Any) -> None:
+def test_email_channel_needs_an_address(api: Any, btc: None) -> None:
     user = get_user_model().objects.create_user("bob")  # no e-mail address
     auth(api, Token.objects.create(user=user).key)
     assert api.post("/api/alert-rules/", RULE, format="json").json()["errors"]["email_to"]
@@ -102,7 +117,7 @@ def test_email_channel_needs_an_address(api: Any) -> None:
     assert api.post("/api/alert-rules/", "not json", content_type="application/json").status_code == 400
 
 
-def test_rules_and_alerts_are_private(api: Any, token_user: Any) -> None:
+def test_rules_and_alerts_are_private(api: Any, token_user: Any, btc: None) -> None:
     alice, alice_key = token_user
     mallory = get_user_model().objects.create_user("mallory", email="m@example.com")
     rule = AlertRule.objects.create(owner=alice, name="mine", channels=["log"])
@@ -115,7 +130,7 @@ def test_rules_and_alerts_are_private(api: Any, token_user: Any) -> None:
         candle_start=datetime(2026, 3, 11, tzinfo=UTC),
         price=120,
     )
-    alert = Alert.objects.create(rule=rule, signal=signal, message="subject\ntext")
+    alert = Alert.objects.create(rule=rule, signal=signal, market=signal.market, message="subject\ntext")
     Delivery.objects.create(alert=alert, channel="log", status="sent", attempts=1, sent_at=datetime.now(UTC))
     Delivery.objects.create(
         alert=alert, channel="email", status="failed", attempts=3, last_error="SMTP: down"
@@ -140,7 +155,9 @@ def test_rules_and_alerts_are_private(api: Any, token_user: Any) -> None:
     assert fired["deliveries"][0]["last_error"] == "SMTP: down"
     assert fired["deliveries"][0]["sent_at"] is None
     assert api.get("/api/alerts/?status=failed").json()["count"] == 1
-    assert api.get("/api/alerts/?market=KRW-ETH").json()["count"] == 0
+    plant.market("KRW-ETH", english="Ethereum")
+    assert api.get("/api/alerts/?market=krw-eth").json()["count"] == 0
+    assert api.get("/api/alerts/?market=krw-btc").json()["count"] == 1
     assert api.get(f"/api/alerts/?rule={rule.pk}").json()["count"] == 1
     assert api.get("/api/alerts/?status=lost").status_code == 400
     assert api.get("/api/alerts/?limit=1000").status_code == 400

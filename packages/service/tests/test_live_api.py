@@ -50,8 +50,11 @@ def test_realtime_filters(api: Any, live: Any) -> None:
     assert [t["market"] for t in api.get("/api/realtime-price/?market=krw-eth").json()["results"]] == [
         "KRW-ETH"
     ]
-    many = api.get("/api/realtime-price/?markets=KRW-ETH,BTC-XRP,KRW-NONE").json()
-    assert [t["market"] for t in many["results"]] == ["BTC-XRP", "KRW-ETH"]
+    many = api.get("/api/realtime-price/?markets=KRW-ETH,btc-xrp,USDT-NEW").json()
+    assert [t["market"] for t in many["results"]] == ["BTC-XRP", "KRW-ETH"]  # USDT-NEW has no ticker yet
+    unknown = api.get("/api/realtime-price/?markets=KRW-ETH,KRW-NONE")
+    assert unknown.status_code == 400
+    assert unknown.json()["errors"] == {"markets": ["unknown market: KRW-NONE."]}
     assert api.get("/api/realtime-price/?markets=KRW-ETH&quote=BTC").json()["count"] == 0
 
 

@@ -46,8 +46,8 @@ def test_a_malformed_variable_is_named() -> None:
     result = run_python(SETUP, CRYPTOFLOW_SERVICE_DEBUG="1", CRYPTOFLOW_SERVICE_SMTP_PORT="twenty-five")
     assert result.returncode != 0
     assert "CRYPTOFLOW_SERVICE_SMTP_PORT" in result.stderr
-    windows = run_python(SETUP, CRYPTOFLOW_SERVICE_DEBUG="1", CRYPTOFLOW_SERVICE_MA_SHORT_WINDOW="30")
-    assert "must be smaller than CRYPTOFLOW_SERVICE_MA_LONG_WINDOW" in windows.stderr
+    poll = run_python(SETUP, CRYPTOFLOW_SERVICE_DEBUG="1", CRYPTOFLOW_SERVICE_INDICATORS_POLL_EVERY_S="0")
+    assert "CRYPTOFLOW_SERVICE_INDICATORS_POLL_EVERY_S" in poll.stderr
     rate = run_python(SETUP, CRYPTOFLOW_SERVICE_DEBUG="1", CRYPTOFLOW_SERVICE_ANON_THROTTLE_RATE="lots")
     assert "CRYPTOFLOW_SERVICE_ANON_THROTTLE_RATE" in rate.stderr
 
@@ -85,17 +85,22 @@ def test_cors_and_trusted_proxies_from_the_environment() -> None:
 
 
 def test_the_beat_schedule_lives_in_one_place() -> None:
+    from cryptoflow_service.celery_app import app  # noqa: PLC0415
+
     schedule = beat_schedule(ServiceSettings(minute_markets=[]))
     assert {entry["task"] for entry in schedule.values()} == {
-        "analysis.detect_crosses",
-        "analysis.trend_scan",
+        "analysis.scan_if_changed",
         "analysis.volume_scan",
+        "alerts.evaluate_price_rules",
+        "alerts.evaluate_mart_rules",
         "alerts.redeliver_stalled",
     }
-    assert "ma-cross-minute" not in schedule
-    assert beat_schedule(ServiceSettings(minute_markets=["KRW-BTC"]))["ma-cross-minute"]["kwargs"] == {
-        "interval": "1m"
-    }
+    app.loader.import_default_modules()
+    assert {entry["task"] for entry in schedule.values()} <= set(app.tasks)  # every one is registered
+    assert schedule["price-rules"]["schedule"] == 2.0  # price rules within seconds
+    assert "scan-minute-on-change" not in schedule
+    minute = beat_schedule(ServiceSettings(minute_markets=["KRW-BTC"]))["scan-minute-on-change"]
+    assert minute["kwargs"] == {"interval": "1m"}
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,7 +16,6 @@ from servicetest import plant
 from servicetest.receivers import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-GOLDEN = [100] * 17 + [90, 88, 86, 88, 92, 96, 99, 120]
 ALERT_LINE = "ALERT [CryptoFlow] Golden cross on KRW-BTC (1d, MA5/MA20)"
 
 
@@ -32,8 +32,10 @@ def rule() -> AlertRule:
 
 
 def plant_golden_cross() -> None:
+    """Yesterday's row of mart.indicators flags MA5 crossing above MA20 (as the batch engine writes it)."""
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    plant.daily_candles("KRW-BTC", GOLDEN, last_day=yesterday)
+    plant.indicator("KRW-BTC", yesterday - timedelta(days=1), "99")
+    plant.indicator("KRW-BTC", yesterday, "120", golden_cross=True, ma_5=Decimal(99), ma_20=Decimal("98.5"))
 
 
 def run_detection(worker: Any, runs: int = 1) -> None:

@@ -187,3 +187,30 @@ def test_the_day_rolls_at_midnight_utc() -> None:
     assert m.day.open == today[0].price
     assert all(t.pcp == last_close for t in today)
     assert m.days[-1].pcp == m.days[-2].close
+
+
+async def test_admin_moves_a_price(sim: Any, kit: Any, http: httpx.AsyncClient) -> None:
+    ws = await kit.subscribe(sim, {"type": "ticker", "codes": ["KRW-BTC"], "is_only_realtime": True})
+    before = (await http.get(f"{sim.rest_url}/v1/ticker", params={"markets": "KRW-BTC"})).json()[0]
+    target = Decimal(str(before["trade_price"])) * Decimal("1.2")
+    moved = await kit.admin(sim, "POST", "/markets/KRW-BTC/price", {"price": str(target)})
+    assert moved["price"] == float(round_to_tick("KRW", target, up=True))
+    tick = tick_size("KRW", target)
+    assert round_to_tick("KRW", target, up=True) - tick <= Decimal(str(moved["trade_price"])) <= target + tick
+    frames = [json.loads(f) for f in await kit.collect(ws, 0.5)]
+    assert any(Decimal(str(f["trade_price"])) >= target - tick for f in frames)
+    ticker = (await http.get(f"{sim.rest_url}/v1/ticker", params={"markets": "KRW-BTC"})).json()[0]
+    assert abs(Decimal(str(ticker["trade_price"])) / target - 1) < Decimal("0.01")
+    nudged = await kit.admin(sim, "POST", "/markets/KRW-BTC/price", {"change_percent": -10})
+    assert Decimal(str(nudged["price"])) < target * Decimal("0.91")
+    for body, status in (
+        ({}, 400),
+        ({"price": "1", "change_percent": 1}, 400),
+        ({"price": "-5"}, 400),
+        ({"price": "abc"}, 400),
+        ({"change_percent": -100}, 400),
+    ):
+        response = await http.post(f"{sim.admin_url}/markets/KRW-BTC/price", json=body)
+        assert response.status_code == status, body
+    assert (await http.post(f"{sim.admin_url}/markets/KRW-NOPE/price", json={"price": 1})).status_code == 404
+    await ws.close()

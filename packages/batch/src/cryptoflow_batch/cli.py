@@ -30,7 +30,7 @@ from cryptoflow_upbit_client import CandleUnit, UpbitError, UpbitHTTPError
 
 log = logging.getLogger("cryptoflow_batch")
 UTC = dt.UTC
-TRANSFORM_ORDER = ("markets", "market_stats_24h", "candles_1d", "indicators")
+TRANSFORM_ORDER = ("markets", "market_stats_24h", "candles_1d", "indicators", "indicators_1m")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -146,7 +146,7 @@ def _cmd_backfill(args: argparse.Namespace, settings: BatchSettings) -> int:
         f"{result.candles} candles stored, {result.requests} requests in {result.seconds:.1f}s"
     )
     if not args.no_transform:
-        for name in ("candles_1d", "indicators"):
+        for name in ("candles_1d", "indicators", "indicators_1m"):
             _print(jobs.transform_job(name, settings))
     return 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "CRYPTOFLOW_SERVICE_"
@@ -79,20 +79,26 @@ class ServiceSettings(BaseSettings):
     alert_retry_backoff_max_s: float = Field(default=900.0, ge=0)
 
     # --- Analyses -----------------------------------------------------------------------------------------
-    ma_short_window: int = Field(default=5, ge=1)
-    ma_long_window: int = Field(default=20, ge=2)
     minute_markets: CommaList = Field(default_factory=list)
-    """Markets whose 1-minute candles are also scanned for MA crosses, e.g. `KRW-BTC,KRW-ETH`."""
+    """Markets whose 1-minute indicators (mart.indicators_1m) are also scanned for MA crosses."""
+    indicators_poll_every_s: float = Field(default=15.0, gt=0)
+    """How often Beat checks mart.indicators' max(updated_at); the scans run only when it moved."""
     cross_lookback_daily: int = Field(default=2, ge=1)
-    """How many of the newest closed daily candles each run checks (covers a missed run)."""
+    """Crosses on the newest this many closed days alert (covers a missed scan)."""
     cross_lookback_minute: int = Field(default=5, ge=1)
+    signal_history_daily: int = Field(default=30, ge=1)
+    """Each scan records the crosses of the newest this many days as signals (older than
+    `cross_lookback_daily`: recorded without alerting), so the signal list is full right after a start."""
+    signal_history_minute: int = Field(default=60, ge=1)
     volume_spike_multiple: Decimal = Field(default=Decimal(3), gt=0)
     """Alert when today's volume is at least this multiple of the 30-day average daily volume."""
-    daily_cross_every_s: float = Field(default=600.0, gt=0)
-    minute_cross_every_s: float = Field(default=60.0, gt=0)
-    volume_scan_every_s: float = Field(default=900.0, gt=0)
-    trend_scan_hour_utc: int = Field(default=0, ge=0, le=23)
-    trend_scan_minute_utc: int = Field(default=30, ge=0, le=59)
+    volume_scan_every_s: float = Field(default=300.0, gt=0)
+
+    # --- Alert rules on levels ------------------------------------------------------------------------------
+    price_rules_every_s: float = Field(default=2.0, gt=0)
+    """Price rules are evaluated on the live Redis tickers this often."""
+    mart_rules_every_s: float = Field(default=30.0, gt=0)
+    """24 h change and RSI rules are evaluated on the marts this often."""
 
     # --- Dashboard's pipeline health (read server-side: the browser never holds these credentials) -------
     airflow_url: str = "http://127.0.0.1:8081"
@@ -122,15 +128,6 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _upper_markets(cls, value: list[str]) -> list[str]:
         return [market.upper() for market in value]
-
-    @model_validator(mode="after")
-    def _windows_ordered(self) -> ServiceSettings:
-        if self.ma_short_window >= self.ma_long_window:
-            raise ValueError(
-                f"{ENV_PREFIX}MA_SHORT_WINDOW ({self.ma_short_window}) must be smaller than "
-                f"{ENV_PREFIX}MA_LONG_WINDOW ({self.ma_long_window})"
-            )
-        return self
 
     def insecure_secret(self) -> bool:
         """True for the development default or a key too short to sign anything safely."""

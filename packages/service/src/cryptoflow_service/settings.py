@@ -148,6 +148,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # `symbol` documented wherever `market` is a query parameter (its alias, see common/params.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cryptoflow_service.common.params.document_aliases",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "SignalKindEnum": "cryptoflow_service.analysis.models.SignalKind.choices",
         "IntervalEnum": "cryptoflow_service.analysis.models.Interval.choices",

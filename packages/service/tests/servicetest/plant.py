@@ -14,7 +14,14 @@ import redis
 from cryptoflow_contracts import redis_keys
 from cryptoflow_contracts.markets import MarketPair, quote_of
 from cryptoflow_contracts.records import OrderbookRecord, TickerRecord, TradeRecord
-from cryptoflow_service.marts.models import Candle1d, Candle1m, Indicator, Market, MarketStats24h
+from cryptoflow_service.marts.models import (
+    Candle1d,
+    Candle1m,
+    Indicator,
+    Indicator1m,
+    Market,
+    MarketStats24h,
+)
 
 NOW_MS = 1_773_278_125_000  # 2026-03-12T01:15:25Z, the samples' time
 
@@ -217,5 +224,12 @@ def market(code: str, *, korean: str = "비트코인", english: str = "Bitcoin",
     )
 
 
-def indicator(code: str, day: date, close: str, **values: Any) -> Indicator:
+def indicator(code: str, day: date, close: str | Decimal, **values: Any) -> Indicator:
+    """A row of mart.indicators as the batch engine writes it (the values are the test's)."""
+    values.setdefault("updated_at", datetime.now(UTC))
     return Indicator.objects.create(market=code, day=day, close=Decimal(close), **values)
+
+
+def indicator_1m(code: str, candle_start: datetime, close: str | Decimal, **values: Any) -> Indicator1m:
+    values.setdefault("updated_at", datetime.now(UTC))
+    return Indicator1m.objects.create(market=code, candle_start=candle_start, close=Decimal(close), **values)

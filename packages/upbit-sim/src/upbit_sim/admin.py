@@ -124,6 +124,36 @@ async def market_delist(request: web.Request) -> web.Response:
     return json_response({"market": m.code, "state": m.state})
 
 
+async def market_price(request: web.Request) -> web.Response:
+    """Move a market's price: `{"price": P}` sets it, `{"change_percent": X}` nudges it by X % (X < 0 down).
+    The book is rebuilt with its best ask at P (snapped up to the tick grid) and one trade goes out at once
+    (at the best ask, or on a sell at the best bid a tick below); the generator walks on from there."""
+    sim = _sim(request)
+    if sim.engine is None:
+        return json_response({"error": "prices cannot be moved in replay mode"}, 409)
+    code = request.match_info["code"]
+    m = sim.any_market(code)
+    if m is None or m.state == "DELISTED":
+        return json_response({"error": f"{code} is not listed"}, 404)
+    body = await _body(request)
+    if ("price" in body) == ("change_percent" in body):
+        return json_response({"error": "give exactly one of price, change_percent"}, 400)
+    try:
+        if "price" in body:
+            price = Decimal(str(body["price"]))
+        else:
+            price = m.ref_price() * (1 + Decimal(str(body["change_percent"])) / 100)
+    except InvalidOperation:
+        return json_response({"error": "price and change_percent must be numbers"}, 400)
+    if not price.is_finite() or price <= 0:
+        return json_response({"error": "the price must be a number > 0"}, 400)
+    sim.engine.move_price(code, price)
+    last = m.last_trade
+    return json_response(
+        {"market": m.code, "price": m.ref_price(), "trade_price": last.price if last else None}
+    )
+
+
 async def trades(request: web.Request) -> web.Response:
     """Every trade the simulator generated for a market (by default since the run started).
 
@@ -207,6 +237,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/admin/markets", markets_get),
         web.post("/admin/markets", market_list),
         web.post("/admin/markets/{code}/delist", market_delist),
+        web.post("/admin/markets/{code}/price", market_price),
         web.get("/admin/trades", trades),
         web.post("/admin/generator/{action}", generator),
         web.post("/admin/replay/restart", replay),

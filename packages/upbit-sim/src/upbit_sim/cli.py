@@ -43,6 +43,7 @@ Admin API (loopback only; JSON bodies or query parameters):
        clear                             end every fault
   POST /admin/markets {market, korean_name?, english_name?, price?}   list a market now
   POST /admin/markets/CODE/delist        delist a market now
+  POST /admin/markets/CODE/price {price | change_percent}   move a market's price now
   POST /admin/generator/pause | resume | step {events} | rate {rate}
   POST /admin/replay/restart             replay the file again from the top
   POST /admin/limits/reset               forget rate-limit windows and 418 blocks

@@ -25,7 +25,7 @@ from upbit_sim.history import _vol, build_past, daily_notional, initial_book, la
 from upbit_sim.hub import Hub
 from upbit_sim.market import CANDLE_UNITS, DEPTH, Level, MarketState, Trade
 from upbit_sim.numfmt import Clock
-from upbit_sim.ticks import step_down, step_up
+from upbit_sim.ticks import round_to_tick, step_down, step_up
 
 VOL_Q = Decimal("1E-8")
 # share of a level a trade takes (0.2 %-60 %), factor a book update applies to a level's size (0.6-1.6)
@@ -111,6 +111,21 @@ class Engine:
         self._held.pop(code, None)
         self._candle_dirty.discard(m)
         self._reweight()
+        return m
+
+    def move_price(self, code: str, price: Decimal) -> MarketState:
+        """Admin: re-centre the book on `price` (snapped to the tick grid, best ask there) and trade once
+        against it, so tickers, trades and books show the new price at once; the generator walks on from it.
+        """
+        m = self.markets.get(code)
+        if m is None or m.state == "DELISTED":
+            raise KeyError(code)
+        ts = max(now_ms(), self._seq_ms)
+        ask = round_to_tick(m.quote, price, up=True)
+        initial_book(m, ask, random.Random(f"{self.cfg.seed}:{code}:move:{ts}"), DEPTH)
+        m.fair = float(ask)
+        self._trade(m, ts)
+        self.hub.flush()
         return m
 
     # ------------------------------------------------------------ events

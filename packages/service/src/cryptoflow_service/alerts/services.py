@@ -14,8 +14,16 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Q
 
+from cryptoflow_service.alerts import levels
 from cryptoflow_service.alerts.channels import SENDERS, ChannelError, Message
-from cryptoflow_service.alerts.models import Alert, AlertRule, Delivery, DeliveryStatus, RuleKind
+from cryptoflow_service.alerts.models import (
+    SIGNAL_KINDS,
+    Alert,
+    AlertRule,
+    Delivery,
+    DeliveryStatus,
+    RuleKind,
+)
 from cryptoflow_service.analysis.models import Signal, SignalKind
 from cryptoflow_service.common.conf import service_config
 from cryptoflow_service.common.db import insert_ignore_returning_ids
@@ -35,12 +43,17 @@ RULE_FIELDS = (
     "price_above",
     "price_below",
     "min_change_percent",
+    "level",
     "enabled",
 )
 
 
 def rule_create(*, owner: AbstractBaseUser, **fields: Any) -> AlertRule:
+    """A new rule; a level rule is armed from the value it sees now (already true: it waits for the
+    condition to be false before it can fire)."""
     rule = AlertRule(owner=owner, **{name: value for name, value in fields.items() if name in RULE_FIELDS})
+    for name, value in levels.reset_fields(rule, {"level": rule.level}).items():
+        setattr(rule, name, value)
     rule.save()
     return rule
 
@@ -49,6 +62,8 @@ def rule_update(*, rule: AlertRule, **fields: Any) -> AlertRule:
     for name, value in fields.items():
         if name in RULE_FIELDS:
             setattr(rule, name, value)
+    for name, value in levels.reset_fields(rule, fields).items():
+        setattr(rule, name, value)
     rule.save()
     return rule
 
@@ -104,7 +119,7 @@ def fire_alerts(*, signals: Sequence[Signal]) -> list[int]:
     Idempotent: an alert or delivery that exists already is skipped."""
     if not signals:
         return []
-    rules = list(AlertRule.objects.filter(enabled=True).select_related("owner"))
+    rules = list(AlertRule.objects.filter(enabled=True, kind__in=list(SIGNAL_KINDS)).select_related("owner"))
     now = datetime.now(UTC)
     alert_rows: list[dict[str, Any]] = []
     channels_by_pair: dict[tuple[int, int], list[str]] = {}
@@ -116,6 +131,7 @@ def fire_alerts(*, signals: Sequence[Signal]) -> list[int]:
                     {
                         "rule_id": rule.pk,
                         "signal_id": signal.pk,
+                        "market": signal.market,
                         "message": f"{subject}\n{text}",
                         "created_at": now,
                     }

@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import shared_task
 
-from cryptoflow_service.alerts import services
+from cryptoflow_service.alerts import levels, services
 
 
 def _deliver(task: Any, delivery_id: int) -> str:
@@ -23,6 +23,18 @@ def _redeliver_stalled() -> int:
     return len(stalled)
 
 
+def _evaluate_price_rules() -> int:
+    return len(levels.evaluate_live())
+
+
+def _evaluate_mart_rules() -> int:
+    return len(levels.evaluate_marts())
+
+
 # max_retries=None: `attempt_delivery` decides when to stop (CRYPTOFLOW_SERVICE_ALERT_MAX_RETRIES).
 deliver = shared_task(name="alerts.deliver", bind=True, acks_late=True, max_retries=None)(_deliver)
 redeliver_stalled = shared_task(name="alerts.redeliver_stalled")(_redeliver_stalled)
+evaluate_price_rules = shared_task(name="alerts.evaluate_price_rules", ignore_result=True)(
+    _evaluate_price_rules
+)
+evaluate_mart_rules = shared_task(name="alerts.evaluate_mart_rules", ignore_result=True)(_evaluate_mart_rules)

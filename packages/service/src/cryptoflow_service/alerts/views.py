@@ -17,7 +17,7 @@ from cryptoflow_service.alerts.models import Alert, AlertRule
 from cryptoflow_service.alerts.serializers import AlertFilter, AlertOut, RuleIn, RuleOut
 from cryptoflow_service.common.errors import ErrorSerializer
 from cryptoflow_service.common.pagination import StrictLimitOffsetPagination
-from cryptoflow_service.common.params import not_found
+from cryptoflow_service.common.params import StrictParams, not_found
 
 AUTH_ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 503: ErrorSerializer}
 
@@ -30,7 +30,7 @@ def _owner_email(request: Request) -> str:
     get=extend_schema(
         operation_id="alert_rules_list",
         summary="Your alert rules",
-        responses={200: RuleOut(many=True), 400: ErrorSerializer, **AUTH_ERRORS},
+        responses={200: RuleOut(many=True), 400: ErrorSerializer, 404: ErrorSerializer, **AUTH_ERRORS},
     ),
     post=extend_schema(
         operation_id="alert_rules_create",
@@ -39,7 +39,7 @@ def _owner_email(request: Request) -> str:
         responses={201: RuleOut, 400: ErrorSerializer, **AUTH_ERRORS},
     ),
 )
-class AlertRuleListView(generics.ListAPIView):  # type: ignore[type-arg]
+class AlertRuleListView(StrictParams, generics.ListAPIView):  # type: ignore[type-arg]
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = RuleOut
     pagination_class = StrictLimitOffsetPagination
@@ -54,7 +54,7 @@ class AlertRuleListView(generics.ListAPIView):  # type: ignore[type-arg]
         return Response(RuleOut(rule).data, status=status.HTTP_201_CREATED)
 
 
-class AlertRuleDetailView(APIView):
+class AlertRuleDetailView(StrictParams, APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     def _rule(self, request: Request, rule_id: int) -> AlertRule:
@@ -84,6 +84,9 @@ class AlertRuleDetailView(APIView):
             "price_below": rule.price_below,
             "channels": rule.channels,
             "email_to": rule.email_to,
+            "kind": rule.kind,
+            "market": rule.market,
+            "level": rule.level,
         }
         serializer = RuleIn(
             data=request.data,
@@ -108,10 +111,10 @@ class AlertRuleDetailView(APIView):
     get=extend_schema(
         operation_id="alerts_list",
         summary="Alerts fired for your rules, with delivery status per channel",
-        responses={200: AlertOut(many=True), 400: ErrorSerializer, **AUTH_ERRORS},
+        responses={200: AlertOut(many=True), 400: ErrorSerializer, 404: ErrorSerializer, **AUTH_ERRORS},
     )
 )
-class AlertListView(generics.ListAPIView):  # type: ignore[type-arg]
+class AlertListView(StrictParams, generics.ListAPIView):  # type: ignore[type-arg]
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = AlertOut
     pagination_class = StrictLimitOffsetPagination

@@ -70,7 +70,7 @@ class TrendReport(models.Model):
     rsi_14 = NumericField(null=True)
     change_percent_20d = NumericField(null=True)
     score = NumericField()
-    """0-100; see `cryptoflow_service.analysis.indicators.trend_score`."""
+    """0-100; see `cryptoflow_service.analysis.scoring.trend_score`."""
     trend = models.TextField()
     """`up` | `down` | `sideways`."""
     top_pick = models.BooleanField(default=False)
@@ -100,3 +100,16 @@ class VolumeBaseline(models.Model):
     class Meta:
         db_table = "service_volume_baseline"
         constraints = [models.UniqueConstraint(fields=["market", "day"], name="volume_baseline_once")]
+
+
+class ScanWatermark(models.Model):
+    """What the analyses last scanned: `max(updated_at)` of an indicator table when its scan ran. A scan
+    runs only when the table has moved past it (see `services.scan_if_changed`)."""
+
+    name = models.TextField(primary_key=True)
+    """`indicators_1d` or `indicators_1m`."""
+    seen = models.DateTimeField(null=True)
+    scanned_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "service_scan_watermark"

@@ -6,7 +6,14 @@ import django_filters
 from rest_framework import serializers
 
 from cryptoflow_service.analysis.models import Interval, Signal, SignalKind, TrendReport
-from cryptoflow_service.common.fields import DecimalStringField, EpochMsField, IsoTimeField, TimeParamField
+from cryptoflow_service.common.fields import (
+    DecimalStringField,
+    EpochMsField,
+    IsoTimeField,
+    PriceScaleField,
+    RatioField,
+    TimeParamField,
+)
 from cryptoflow_service.marts.filters import MarketListFilter
 
 
@@ -20,12 +27,14 @@ class SignalOut(serializers.Serializer):  # type: ignore[type-arg]
     candle_start = EpochMsField()
     candle_start_iso = IsoTimeField(source="candle_start")
     price = DecimalStringField()
-    change_percent = DecimalStringField(allow_null=True)
-    short_value = DecimalStringField(
-        allow_null=True, help_text="Short MA (crosses) or today's volume (spikes)."
+    change_percent = RatioField(allow_null=True)
+    short_value = PriceScaleField(
+        allow_null=True,
+        help_text="Short MA (crosses) or today's volume (spikes); 8 significant digits.",
     )
-    long_value = DecimalStringField(
-        allow_null=True, help_text="Long MA (crosses) or 30-day average volume (spikes)."
+    long_value = PriceScaleField(
+        allow_null=True,
+        help_text="Long MA (crosses) or 30-day average volume (spikes); 8 significant digits.",
     )
     detected_at = EpochMsField()
 
@@ -50,18 +59,19 @@ class TrendRow(serializers.Serializer):  # type: ignore[type-arg]
     market = serializers.CharField()
     day = serializers.DateField()
     close = DecimalStringField()
-    ma_5 = DecimalStringField(allow_null=True)
-    ma_20 = DecimalStringField(allow_null=True)
-    ma_60 = DecimalStringField(allow_null=True)
-    rsi_14 = DecimalStringField(allow_null=True)
-    change_percent_20d = DecimalStringField(allow_null=True)
-    score = DecimalStringField(help_text="0-100")
+    ma_5 = PriceScaleField(allow_null=True)
+    ma_20 = PriceScaleField(allow_null=True)
+    ma_60 = PriceScaleField(allow_null=True)
+    rsi_14 = RatioField(allow_null=True)
+    change_percent_20d = RatioField(allow_null=True)
+    score = RatioField(help_text="0-100; 2 decimals.")
     trend = serializers.ChoiceField(choices=["up", "down", "sideways"])
     top_pick = serializers.BooleanField()
     computed_at = EpochMsField()
 
 
 class TrendFilter(django_filters.FilterSet):  # type: ignore[misc]  # django_filters is untyped
+    market = MarketListFilter(max_length=4000, help_text="One market or a comma list.")
     search = django_filters.CharFilter(
         field_name="market",
         lookup_expr="icontains",

@@ -9,27 +9,30 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
 
 from cryptoflow_service.alerts.services import fire_alerts
-from cryptoflow_service.analysis import indicators
-from cryptoflow_service.analysis.models import Interval, Signal, SignalKind, TrendReport, VolumeBaseline
+from cryptoflow_service.analysis.models import (
+    Interval,
+    ScanWatermark,
+    Signal,
+    SignalKind,
+    TrendReport,
+    VolumeBaseline,
+)
+from cryptoflow_service.analysis.scoring import PLACES, percent_change, trend_score
 from cryptoflow_service.common.db import insert_ignore_returning_ids
 from cryptoflow_service.live import selectors as live
-from cryptoflow_service.marts.selectors import recent_candles
+from cryptoflow_service.marts.selectors import indicators_changed_at, recent_indicators
 
 logger = logging.getLogger(__name__)
 
-HISTORY_MARGIN = 30
-"""Extra candles read before the lookback so the side of the MAs before it is known."""
-TREND_HISTORY = 61
-"""Candles for MA60 and RSI14 of the last day, plus its 20-day change."""
-VOLUME_DAYS = 30
-ATR_PERIOD = 14
+MA_SHORT, MA_LONG = 5, 20
+"""The windows of mart.indicators' `golden_cross` / `dead_cross` flags (the batch engine's definition)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,64 +45,69 @@ class CrossScan:
 def detect_crosses(
     *,
     interval: str,
-    short: int,
-    long: int,
     lookback: int,
+    alert_within: int | None = None,
     markets: Sequence[str] | None = None,
     now: datetime | None = None,
 ) -> CrossScan:
-    """Find MA(short)/MA(long) crosses on the newest `lookback` closed candles of each market (all markets
-    with daily candles, or `markets`) and record each as a signal once; alerts fire for the new ones."""
+    """Record the MA5/MA20 crosses the indicator engine flagged on the newest `lookback` closed candles of
+    each market (every market, or `markets`) as signals, once each. Alerts fire for the new ones among the
+    newest `alert_within` candles (default: all `lookback`): an older cross seen for the first time (the
+    first scan after a start fills the signal history) is recorded without alerting anyone."""
     now = now or datetime.now(UTC)
-    history = recent_candles(
-        interval=interval, count=long + lookback + HISTORY_MARGIN, closed_before=now, markets=markets
-    )
+    alert_within = lookback if alert_within is None else alert_within
+    history = recent_indicators(interval=interval, count=lookback, closed_before=now, markets=markets)
     rows: list[dict[str, Any]] = []
-    for market, candles in history.items():
-        closes = [candle.trade_price for candle in candles]
-        first_checked = len(closes) - lookback
-        for cross in indicators.crosses(closes, short, long):
-            if cross.index < first_checked:
+    for market, indicator_rows in history.items():
+        for index, row in enumerate(indicator_rows):
+            if not (row.golden_cross or row.dead_cross):
                 continue
-            candle = candles[cross.index]
-            change = (
-                indicators.percent_change(closes[cross.index - 1], closes[cross.index])
-                if cross.index
-                else None
-            )
+            previous = getattr(row, "prev_close", None)
             rows.append(
                 {
                     "market": market,
-                    "kind": cross.kind,
+                    "kind": SignalKind.GOLDEN_CROSS if row.golden_cross else SignalKind.DEAD_CROSS,
                     "interval": interval,
-                    "short_window": short,
-                    "long_window": long,
-                    "candle_start": candle.candle_start,
-                    "price": candle.trade_price,
-                    "change_percent": change,
-                    "short_value": cross.short_ma,
-                    "long_value": cross.long_ma,
+                    "short_window": MA_SHORT,
+                    "long_window": MA_LONG,
+                    "candle_start": _start_of(row),
+                    "price": row.close,
+                    "change_percent": percent_change(previous, row.close) if previous is not None else None,
+                    "short_value": row.ma_5,
+                    "long_value": row.ma_20,
                     "detected_at": now,
+                    "_alert": index >= len(indicator_rows) - alert_within,
                 }
             )
     new_ids = _record_signals(rows)
     logger.info(
-        "cross scan %s MA%d/%d: %d markets, %d crosses in lookback, %d new",
+        "cross scan %s: %d markets, %d crosses in the last %d candles, %d new",
         interval,
-        short,
-        long,
         len(history),
         len(rows),
+        lookback,
         len(new_ids),
     )
     return CrossScan(markets=len(history), crosses=len(rows), new_signal_ids=new_ids)
 
 
+def _start_of(row: Any) -> datetime:
+    if hasattr(row, "day"):
+        day: date = row.day
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    start: datetime = row.candle_start
+    return start
+
+
 def _record_signals(rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert the signals that are new; fire alerts for the new ones not marked `_alert: False`."""
+    quiet = {(row["market"], row["kind"], row["candle_start"]) for row in rows if not row.get("_alert", True)}
+    columns = [{key: value for key, value in row.items() if key != "_alert"} for row in rows]
     with transaction.atomic():
-        new_ids = insert_ignore_returning_ids(Signal, rows, constraint="signal_once")
+        new_ids = insert_ignore_returning_ids(Signal, columns, constraint="signal_once")
         if new_ids:
-            fire_alerts(signals=list(Signal.objects.filter(pk__in=new_ids).order_by("pk")))
+            new = Signal.objects.filter(pk__in=new_ids).order_by("pk")
+            fire_alerts(signals=[s for s in new if (s.market, s.kind, s.candle_start) not in quiet])
     return new_ids
 
 
@@ -110,28 +118,31 @@ class TrendScan:
 
 
 def trend_scan(*, now: datetime | None = None, markets: Sequence[str] | None = None) -> TrendScan:
-    """Score every market's trend on its last closed daily candle and upsert the day's report row."""
+    """Score every market's trend on its newest closed day of mart.indicators and upsert the day's report
+    row (the indicator values are copied as the engine computed them)."""
     now = now or datetime.now(UTC)
-    history = recent_candles(interval=Interval.DAY, count=TREND_HISTORY, closed_before=now, markets=markets)
+    latest = recent_indicators(interval=Interval.DAY, count=1, closed_before=now, markets=markets)
     reports: list[TrendReport] = []
-    for market, candles in history.items():
-        closes = [candle.trade_price for candle in candles]
-        close = closes[-1]
-        ma_5, ma_20, ma_60 = (indicators.sma(closes, window) for window in (5, 20, 60))
-        rsi_14 = indicators.rsi(closes, 14)
-        change_20d = indicators.percent_change(closes[-21], close) if len(closes) > 20 else None
-        score = indicators.trend_score(
-            close=close, ma_5=ma_5, ma_20=ma_20, ma_60=ma_60, rsi_14=rsi_14, change_percent_20d=change_20d
+    for market, (row,) in latest.items():
+        before = getattr(row, "close_20_before", None)
+        change_20d = percent_change(before, row.close) if before is not None else None
+        score = trend_score(
+            close=row.close,
+            ma_5=row.ma_5,
+            ma_20=row.ma_20,
+            ma_60=row.ma_60,
+            rsi_14=row.rsi_14,
+            change_percent_20d=change_20d,
         )
         reports.append(
             TrendReport(
                 market=market,
-                day=candles[-1].candle_start.astimezone(UTC).date(),
-                close=close,
-                ma_5=ma_5,
-                ma_20=ma_20,
-                ma_60=ma_60,
-                rsi_14=rsi_14,
+                day=row.day,  # type: ignore[attr-defined]  # a daily row
+                close=row.close,
+                ma_5=row.ma_5,
+                ma_20=row.ma_20,
+                ma_60=row.ma_60,
+                rsi_14=row.rsi_14,
                 change_percent_20d=change_20d,
                 score=score.score,
                 trend=score.trend,
@@ -178,35 +189,30 @@ def _decimal(value: object) -> Decimal | None:
 def volume_scan(
     *, multiple: Decimal, now: datetime | None = None, markets: Sequence[str] | None = None
 ) -> VolumeScan:
-    """Baseline = the 30 closed daily candles before today (average volume, ATR14); today = the live
+    """Baseline = yesterday's row of mart.indicators (30-day average volume, ATR 14); today = the live
     ticker's volume since 00:00 UTC. A market trading at least `multiple` times its average volume today
     gets one `volume_spike` signal for the day."""
     now = now or datetime.now(UTC)
     today = now.astimezone(UTC).date()
     today_start = datetime(today.year, today.month, today.day, tzinfo=UTC)
-    history = recent_candles(
-        interval=Interval.DAY, count=VOLUME_DAYS, closed_before=today_start, markets=markets
-    )
-    complete = {market: candles for market, candles in history.items() if len(candles) == VOLUME_DAYS}
+    latest = recent_indicators(interval=Interval.DAY, count=1, closed_before=today_start, markets=markets)
+    complete = {
+        market: row
+        for market, (row,) in latest.items()
+        if row.avg_volume_30d is not None and row.day == today - timedelta(days=1)  # type: ignore[attr-defined]
+    }
     live_tickers = {ticker["market"]: ticker for ticker in live.tickers(markets=list(complete))}
 
     baselines: list[VolumeBaseline] = []
     spikes: list[dict[str, Any]] = []
-    for market, candles in complete.items():
-        average = (sum((candle.volume for candle in candles), Decimal(0)) / VOLUME_DAYS).quantize(
-            indicators.PLACES
-        )
-        atr_14 = indicators.atr(
-            [c.high_price for c in candles],
-            [c.low_price for c in candles],
-            [c.trade_price for c in candles],
-            ATR_PERIOD,
-        )
+    for market, row in complete.items():
+        average: Decimal = row.avg_volume_30d
+        atr_14 = row.atr_14
         ticker = _todays_ticker(live_tickers.get(market), today_start)
         volume = _decimal(ticker.get("acc_trade_volume")) if ticker else None
         high, low = (_decimal(ticker.get(name)) if ticker else None for name in ("high_price", "low_price"))
         day_range = high - low if high is not None and low is not None else None
-        ratio = (volume / average).quantize(indicators.PLACES) if volume is not None and average > 0 else None
+        ratio = (volume / average).quantize(PLACES) if volume is not None and average > 0 else None
         baselines.append(
             VolumeBaseline(
                 market=market,
@@ -216,7 +222,7 @@ def volume_scan(
                 today_volume=volume,
                 volume_ratio=ratio,
                 today_range=day_range,
-                range_atr_ratio=(day_range / atr_14).quantize(indicators.PLACES)
+                range_atr_ratio=(day_range / atr_14).quantize(PLACES)
                 if day_range is not None and atr_14
                 else None,
                 computed_at=now,
@@ -231,10 +237,10 @@ def volume_scan(
                     "kind": SignalKind.VOLUME_SPIKE.value,
                     "interval": Interval.DAY.value,
                     "short_window": 1,
-                    "long_window": VOLUME_DAYS,
+                    "long_window": 30,
                     "candle_start": today_start,
                     "price": price,
-                    "change_percent": (rate * 100).quantize(indicators.PLACES) if rate is not None else None,
+                    "change_percent": (rate * 100).quantize(PLACES) if rate is not None else None,
                     "short_value": volume,
                     "long_value": average,
                     "detected_at": now,
@@ -265,3 +271,48 @@ def _todays_ticker(ticker: dict[str, Any] | None, today_start: datetime) -> dict
         return None
     traded = datetime.fromtimestamp(ticker["trade_timestamp"] / 1000, tz=UTC)
     return ticker if traded >= today_start else None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeScan:
+    interval: str
+    changed: bool
+    seen: datetime | None
+    crosses: CrossScan | None = None
+    trend: TrendScan | None = None
+    volume: VolumeScan | None = None
+
+
+def scan_if_changed(
+    *,
+    interval: str,
+    lookback: int,
+    alert_within: int,
+    volume_multiple: Decimal | None = None,
+    markets: Sequence[str] | None = None,
+    now: datetime | None = None,
+) -> ChangeScan:
+    """Run the scans of `interval` when its indicator table changed since the last scan: compare
+    `max(updated_at)` with the stored watermark, scan, then move the watermark, all in one transaction
+    that holds the watermark row, so two pollers never scan the same change twice (and the scans are
+    idempotent anyway: a crash before the commit just scans again). Daily: the cross, trend and volume
+    scans; 1-minute: the cross scan of `markets`."""
+    name = f"indicators_{interval}"
+    with transaction.atomic():
+        ScanWatermark.objects.get_or_create(name=name)
+        mark = ScanWatermark.objects.select_for_update().get(name=name)
+        seen = indicators_changed_at(interval=interval)
+        if seen is None or (mark.seen is not None and seen <= mark.seen):
+            return ChangeScan(interval=interval, changed=False, seen=mark.seen)
+        crosses = detect_crosses(
+            interval=interval, lookback=lookback, alert_within=alert_within, markets=markets, now=now
+        )
+        trend = volume = None
+        if interval == Interval.DAY:
+            trend = trend_scan(now=now, markets=markets)
+            if volume_multiple is not None:
+                volume = volume_scan(multiple=volume_multiple, now=now, markets=markets)
+        mark.seen, mark.scanned_at = seen, datetime.now(UTC)
+        mark.save()
+    logger.info("indicators_%s changed (newest row %s): scanned", interval, seen.isoformat())
+    return ChangeScan(interval=interval, changed=True, seen=seen, crosses=crosses, trend=trend, volume=volume)

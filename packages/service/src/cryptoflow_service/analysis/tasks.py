@@ -10,25 +10,44 @@ from cryptoflow_service.analysis import services
 from cryptoflow_service.common.conf import service_config
 
 
-def _detect_crosses(interval: str = "1d") -> dict[str, Any]:
+def _scan_if_changed(interval: str = "1d") -> dict[str, Any]:
+    """Beat polls this every few seconds; the scans run only when the indicator table changed."""
     config = service_config()
     if interval == "1m":
         if not config.minute_markets:
-            return {"markets": 0, "crosses": 0, "new_signals": 0}
-        scan = services.detect_crosses(
+            return {"changed": False}
+        scan = services.scan_if_changed(
             interval="1m",
-            short=config.ma_short_window,
-            long=config.ma_long_window,
-            lookback=config.cross_lookback_minute,
+            lookback=config.signal_history_minute,
+            alert_within=config.cross_lookback_minute,
             markets=config.minute_markets,
         )
     else:
-        scan = services.detect_crosses(
+        scan = services.scan_if_changed(
             interval="1d",
-            short=config.ma_short_window,
-            long=config.ma_long_window,
-            lookback=config.cross_lookback_daily,
+            lookback=config.signal_history_daily,
+            alert_within=config.cross_lookback_daily,
+            volume_multiple=config.volume_spike_multiple,
         )
+    result: dict[str, Any] = {"changed": scan.changed}
+    if scan.crosses is not None:
+        result["new_signals"] = len(scan.crosses.new_signal_ids)
+    if scan.trend is not None:
+        result["trend_markets"] = scan.trend.markets
+    return result
+
+
+def _detect_crosses(interval: str = "1d") -> dict[str, Any]:
+    """The cross scan alone, whatever changed (an operator's re-run; Beat uses `scan_if_changed`)."""
+    config = service_config()
+    minute = interval == "1m"
+    if minute and not config.minute_markets:
+        return {"markets": 0, "crosses": 0, "new_signals": 0}
+    scan = services.detect_crosses(
+        interval=interval,
+        lookback=config.cross_lookback_minute if minute else config.cross_lookback_daily,
+        markets=config.minute_markets if minute else None,
+    )
     return {"markets": scan.markets, "crosses": scan.crosses, "new_signals": len(scan.new_signal_ids)}
 
 
@@ -44,6 +63,7 @@ def _volume_scan() -> dict[str, Any]:
 
 # Registered through a call rather than as decorators: celery is untyped, and this keeps the
 # functions themselves typed.
+scan_if_changed = shared_task(name="analysis.scan_if_changed")(_scan_if_changed)
 detect_crosses = shared_task(name="analysis.detect_crosses")(_detect_crosses)
 trend_scan = shared_task(name="analysis.trend_scan")(_trend_scan)
 volume_scan = shared_task(name="analysis.volume_scan")(_volume_scan)

@@ -24,9 +24,10 @@ from cryptoflow_service.analysis.serializers import (
 )
 from cryptoflow_service.common.errors import ErrorSerializer
 from cryptoflow_service.common.pagination import StrictLimitOffsetPagination
-from cryptoflow_service.common.params import query
+from cryptoflow_service.common.params import StrictParams, query
 
-ERRORS = {400: ErrorSerializer, 503: ErrorSerializer}
+ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, 503: ErrorSerializer}
+"""404: a page past the last."""
 
 
 @extend_schema_view(
@@ -37,7 +38,7 @@ ERRORS = {400: ErrorSerializer, 503: ErrorSerializer}
         responses={200: SignalOut(many=True), **ERRORS},
     )
 )
-class SignalListView(generics.ListAPIView):  # type: ignore[type-arg]
+class SignalListView(StrictParams, generics.ListAPIView):  # type: ignore[type-arg]
     serializer_class = SignalOut
     pagination_class = StrictLimitOffsetPagination
     filter_backends = [DjangoFilterBackend]
@@ -61,17 +62,19 @@ class SignalListView(generics.ListAPIView):  # type: ignore[type-arg]
         responses={200: TrendRow(many=True), **ERRORS},
     )
 )
-class TrendReportListView(generics.ListAPIView):  # type: ignore[type-arg]
+class TrendReportListView(StrictParams, generics.ListAPIView):  # type: ignore[type-arg]
     serializer_class = TrendRow
     pagination_class = StrictLimitOffsetPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = TrendFilter
 
     def get_queryset(self) -> QuerySet[TrendReport]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the filters: no query
+            return TrendReport.objects.none()
         return selectors.trend_report(day=query(self.request, DayQuery).get("day"))
 
 
-class TopPicksView(APIView):
+class TopPicksView(StrictParams, APIView):
     @extend_schema(
         operation_id="trend_report_top_picks",
         summary="Top picks of the daily trend scan: up-trending, score >= 70, RSI < 80",

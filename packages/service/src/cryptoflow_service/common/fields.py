@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -38,6 +38,51 @@ class DecimalStringField(serializers.Field):  # type: ignore[type-arg]
 
     def to_representation(self, value: Decimal | str) -> str:
         return decimal_string(value)
+
+
+SIGNIFICANT_DIGITS = 8
+"""Indicator values on a price's scale (MAs, EMAs, MACD, Bollinger bands, ATR, volume means)."""
+RATIO_PLACES = 2
+"""Indicator values on a fixed scale (RSI 0-100, %B, z-scores, percentages)."""
+
+
+def significant(value: Decimal, digits: int = SIGNIFICANT_DIGITS) -> str:
+    """`value` rounded half-even to `digits` significant digits, fixed-point, no trailing fractional
+    zeros: `104862345.678` -> `'104862350'`, `0.0000123456789` -> `'0.000012345679'`."""
+    if value == 0:
+        return "0"
+    rounded = value.quantize(Decimal(1).scaleb(value.adjusted() - digits + 1), rounding=ROUND_HALF_EVEN)
+    text = format(rounded, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def fixed(value: Decimal, places: int = RATIO_PLACES) -> str:
+    """`value` rounded half-even to `places` decimals, all of them written: `65.0949` -> `'65.09'`."""
+    return format(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN), "f")
+
+
+@extend_schema_field(
+    {
+        **DECIMAL_SCHEMA,
+        "example": "104862350",
+        "description": f"Rounded (half-even) to {SIGNIFICANT_DIGITS} significant digits.",
+    }
+)
+class PriceScaleField(serializers.Field):  # type: ignore[type-arg]
+    """An indicator on a price's scale, rounded once, here, for every endpoint."""
+
+    def to_representation(self, value: Decimal) -> str:
+        return significant(value)
+
+
+@extend_schema_field(
+    {**DECIMAL_SCHEMA, "example": "65.09", "description": f"Rounded (half-even) to {RATIO_PLACES} decimals."}
+)
+class RatioField(serializers.Field):  # type: ignore[type-arg]
+    """An indicator on a fixed scale (RSI, %B, z-score, percent), rounded once, here, for every endpoint."""
+
+    def to_representation(self, value: Decimal) -> str:
+        return fixed(value)
 
 
 @extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"})

@@ -14,11 +14,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cryptoflow_service.common.conf import service_config
+from cryptoflow_service.analysis.services import MA_LONG, MA_SHORT
 from cryptoflow_service.common.errors import ErrorSerializer
 from cryptoflow_service.common.fields import DecimalStringField, EpochMsField, decimal_string
 from cryptoflow_service.common.markets import normalize_market
-from cryptoflow_service.common.params import query
+from cryptoflow_service.common.params import StrictParams, query
 from cryptoflow_service.common.timeutils import from_ms, now_ms, to_ms
 from cryptoflow_service.dashboard.pipeline import pipeline_health
 from cryptoflow_service.live.serializers import RealtimeQuery
@@ -28,11 +28,8 @@ SPARKLINE_HOURS = 24
 
 
 def _page(request: HttpRequest, template: str, **context: object) -> HttpResponse:
-    config = service_config()
     return render(
-        request,
-        f"dashboard/{template}",
-        {"short_window": config.ma_short_window, "long_window": config.ma_long_window, **context},
+        request, f"dashboard/{template}", {"short_window": MA_SHORT, "long_window": MA_LONG, **context}
     )
 
 
@@ -70,7 +67,7 @@ class SparklineQuery(RealtimeQuery):
     pass
 
 
-class SparklineView(APIView):
+class SparklineView(StrictParams, APIView):
     @extend_schema(
         operation_id="sparklines_list",
         summary="Hourly closes of the last 24 h per market (mart.candles_1m), for the board's sparklines",
@@ -107,7 +104,7 @@ class SparklineView(APIView):
         return Response(body)
 
 
-class PipelineHealthView(APIView):
+class PipelineHealthView(StrictParams, APIView):
     @extend_schema(
         operation_id="pipeline_health",
         summary="Pipeline health: data age, Airflow DAG runs, Kafka lag and dead letters, Beat, metrics",

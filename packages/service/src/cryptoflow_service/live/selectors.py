@@ -269,9 +269,21 @@ def registry_entry(market: str, value: str) -> dict[str, Any]:
 
 def market_known(*, market: str) -> bool:
     """Whether the hot path knows `market`: in the registry, or with any live key."""
-    client = get_redis()
-    pipe = client.pipeline(transaction=False)
-    pipe.hexists(MARKETS_KEY, market)
-    pipe.exists(ticker_key(market), trades_key(market), orderbook_key(market))
-    in_registry, keys = pipe.execute()
-    return bool(in_registry) or int(keys) > 0
+    return bool(known_markets(markets=[market]))
+
+
+def known_markets(*, markets: Iterable[str]) -> set[str]:
+    """Those of `markets` the hot path knows (in the registry, or with any live key), in one round trip."""
+    codes = list(dict.fromkeys(markets))
+    if not codes:
+        return set()
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.hmget(MARKETS_KEY, codes)
+    for market in codes:
+        pipe.exists(ticker_key(market), trades_key(market), orderbook_key(market))
+    in_registry, *keys = pipe.execute()
+    return {
+        market
+        for market, entry, count in zip(codes, in_registry, keys, strict=True)
+        if entry is not None or int(count) > 0
+    }

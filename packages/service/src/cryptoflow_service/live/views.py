@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from cryptoflow_service.common.errors import ErrorSerializer
 from cryptoflow_service.common.markets import normalize_market
-from cryptoflow_service.common.params import not_found, path_market, query
+from cryptoflow_service.common.params import StrictParams, not_found, path_market, query
 from cryptoflow_service.common.renderers import FastJSONRenderer, JSONNegotiation
 from cryptoflow_service.common.throttling import check_with_reads
 from cryptoflow_service.common.timeutils import now_ms, to_ms
@@ -41,7 +41,7 @@ MARKET_PATH = OpenApiParameter(
 # that reads one thing queues that read in `queue_reads`: it goes to Redis in the throttle counters'
 # pipeline (one round trip per request) and the handler finds the replies in `self.replies`. (No
 # docstring: drf-spectacular would publish it as every live operation's description.)
-class LiveView(APIView):
+class LiveView(StrictParams, APIView):
     renderer_classes = [FastJSONRenderer]
     content_negotiation_class = JSONNegotiation
     replies: list[Any] = []

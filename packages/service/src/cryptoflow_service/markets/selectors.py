@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from cryptoflow_service.analysis import selectors as analysis
@@ -15,6 +16,14 @@ RECENT_SIGNALS = 10
 def market_known(*, market: str) -> bool:
     """A market is known if the hot path has seen it or the marts hold it."""
     return live.market_known(market=market) or marts.market_in_marts(market=market)
+
+
+def unknown_markets(*, markets: Iterable[str]) -> list[str]:
+    """Those of `markets` (in order, once each) that neither the hot path nor the marts know."""
+    codes = list(dict.fromkeys(markets))
+    live_known = live.known_markets(markets=codes)
+    known = live_known | marts.markets_in_marts(markets=[code for code in codes if code not in live_known])
+    return [code for code in codes if code not in known]
 
 
 def market_list(*, quote: str | None = None, status: str | None = None) -> list[dict[str, Any]]:

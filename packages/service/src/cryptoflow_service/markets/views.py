@@ -8,14 +8,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cryptoflow_service.common.errors import ErrorSerializer
-from cryptoflow_service.common.params import not_found, path_market, query
+from cryptoflow_service.common.params import StrictParams, not_found, path_market, query
 from cryptoflow_service.common.timeutils import now_ms
 from cryptoflow_service.live.views import MARKET_PATH
 from cryptoflow_service.markets import selectors
 from cryptoflow_service.markets.serializers import MarketList, MarketOverview, RegistryQuery
 
 
-class MarketListView(APIView):
+class MarketListView(StrictParams, APIView):
     @extend_schema(
         operation_id="markets_list",
         summary="Market registry: the hot path's markets joined with the cold path's names",
@@ -28,7 +28,7 @@ class MarketListView(APIView):
         return Response({"count": len(rows), "results": rows})
 
 
-class MarketDetailView(APIView):
+class MarketDetailView(StrictParams, APIView):
     @extend_schema(
         operation_id="markets_retrieve",
         summary="One market: live ticker and book (Redis), latest 24 h stats, indicators, signals and trend",

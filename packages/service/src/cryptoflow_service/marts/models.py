@@ -94,25 +94,64 @@ class ArchivedTrade(models.Model):
         db_table = '"lake"."trades"'
 
 
-class Indicator(models.Model):
-    """Per market per UTC day, from closed daily candles; NULL until there is enough history."""
+class IndicatorBase(models.Model):
+    """The columns both indicator tables share (the batch package's one engine computes them, as TA-Lib
+    does: SMA, EMA, MACD 12/26/9, Wilder's RSI 14 and ATR 14, Bollinger 20/2 with %B, 30-period volume
+    mean and z-score, MA5/MA20 crosses). NULL until there is enough history. Full-precision numerics:
+    the API rounds them once, in `cryptoflow_service.common.fields`. The `state_*` columns are the
+    engine's private smoothing state and are not mapped."""
 
-    pk = models.CompositePrimaryKey("market", "day")
-    market = models.TextField()
-    day = models.DateField()
     close = NumericField()
     ma_5 = NumericField(null=True)
     ma_20 = NumericField(null=True)
     ma_60 = NumericField(null=True)
+    ma_120 = NumericField(null=True)
+    ema_12 = NumericField(null=True)
+    ema_26 = NumericField(null=True)
+    macd = NumericField(null=True)
+    macd_signal = NumericField(null=True)
+    macd_hist = NumericField(null=True)
     rsi_14 = NumericField(null=True)
     atr_14 = NumericField(null=True)
+    bb_middle = NumericField(null=True)
+    bb_upper = NumericField(null=True)
+    bb_lower = NumericField(null=True)
+    bb_percent_b = NumericField(null=True)
     avg_volume_30d = NumericField(null=True)
+    volume_zscore_30d = NumericField(null=True)
     golden_cross = models.BooleanField(default=False)
+    """MA5 above MA20 on this candle and not on the one before."""
     dead_cross = models.BooleanField(default=False)
+    updated_at = models.DateTimeField()
+    """Changes only when the row's values change: `max(updated_at)` tells readers the table changed."""
+
+    class Meta:
+        abstract = True
+
+
+class Indicator(IndicatorBase):
+    """Per market per UTC day, from closed daily candles."""
+
+    pk = models.CompositePrimaryKey("market", "day")
+    market = models.TextField()
+    day = models.DateField()
 
     class Meta:
         managed = False
         db_table = '"mart"."indicators"'
+
+
+class Indicator1m(IndicatorBase):
+    """Per market per minute, from `mart.candles_1m` (the newest minute may still be open);
+    `avg_volume_30d` / `volume_zscore_30d` are over 30 minutes here."""
+
+    pk = models.CompositePrimaryKey("market", "candle_start")
+    market = models.TextField()
+    candle_start = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = '"mart"."indicators_1m"'
 
 
 class Market(models.Model):

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import F, Max, Q, QuerySet, Window
+from django.db.models.functions import Lag, RowNumber
 
 from cryptoflow_service.marts.models import (
     ArchivedTrade,
@@ -17,12 +17,17 @@ from cryptoflow_service.marts.models import (
     Candle1m,
     CandleBase,
     Indicator,
+    Indicator1m,
+    IndicatorBase,
     Market,
     MarketStats24h,
 )
 
 CandleModel = type[Candle1d] | type[Candle1m] | type[Candle1h]
 CANDLE_MODELS: dict[str, CandleModel] = {"1d": Candle1d, "1h": Candle1h, "1m": Candle1m}
+IndicatorModel = type[Indicator] | type[Indicator1m]
+INDICATOR_MODELS: dict[str, IndicatorModel] = {"1d": Indicator, "1m": Indicator1m}
+INDICATOR_TIME = {"1d": "day", "1m": "candle_start"}
 CANDLE_LENGTH = {"1d": timedelta(days=1), "1h": timedelta(hours=1), "1m": timedelta(minutes=1)}
 
 
@@ -91,21 +96,34 @@ def candles(
     return list(reversed(rows.order_by("-candle_start")[:limit]))
 
 
-def recent_candles(
+def recent_indicators(
     *, interval: str, count: int, closed_before: datetime, markets: Iterable[str] | None = None
-) -> dict[str, list[CandleBase]]:
-    """The newest `count` closed candles of each market (or of `markets`), oldest first, in one query."""
-    model = CANDLE_MODELS[interval]
-    rows = model.objects.filter(candle_start__lte=closed_before - CANDLE_LENGTH[interval])
+) -> dict[str, list[IndicatorBase]]:
+    """The newest `count` indicator rows of each market (or of `markets`) on closed candles, oldest first,
+    each annotated with `prev_close` (the close of the row before; None on a market's first) and
+    `close_20_before` (the close 20 rows before), in one query."""
+    model = INDICATOR_MODELS[interval]
+    time_field = INDICATOR_TIME[interval]
+    limit = closed_before.date() if interval == "1d" else closed_before - timedelta(minutes=1)
+    rows = model.objects.filter(**{f"{time_field}__{'lt' if interval == '1d' else 'lte'}": limit})
     if markets is not None:
         rows = rows.filter(market__in=list(markets))
+    ordered = F(time_field).asc()
     ranked = rows.annotate(
-        newest_rank=Window(RowNumber(), partition_by=F("market"), order_by=F("candle_start").desc())
+        newest_rank=Window(RowNumber(), partition_by=F("market"), order_by=F(time_field).desc()),
+        prev_close=Window(Lag("close"), partition_by=F("market"), order_by=ordered),
+        close_20_before=Window(Lag("close", 20), partition_by=F("market"), order_by=ordered),
     ).filter(newest_rank__lte=count)
-    grouped: dict[str, list[CandleBase]] = defaultdict(list)
-    for candle in ranked.order_by("market", "candle_start"):
-        grouped[candle.market].append(candle)
+    grouped: dict[str, list[IndicatorBase]] = defaultdict(list)
+    for row in ranked.order_by("market", time_field):
+        grouped[row.market].append(row)
     return dict(grouped)
+
+
+def indicators_changed_at(*, interval: str) -> datetime | None:
+    """`max(updated_at)` of the indicator table: it moves whenever the engine changes a row."""
+    newest: datetime | None = INDICATOR_MODELS[interval].objects.aggregate(newest=Max("updated_at"))["newest"]
+    return newest
 
 
 def indicators(*, market: str, start: datetime | None, end: datetime | None, limit: int) -> list[Indicator]:
@@ -131,11 +149,21 @@ def mart_markets(*, markets: Iterable[str] | None = None) -> dict[str, Market]:
 
 def market_in_marts(*, market: str) -> bool:
     """Whether the cold path knows `market` (its market list, 24 h stats or daily candles)."""
-    return (
-        Market.objects.filter(market=market).exists()
-        or MarketStats24h.objects.filter(market=market).exists()
-        or Candle1d.objects.filter(market=market).exists()
-    )
+    return bool(markets_in_marts(markets=[market]))
+
+
+def markets_in_marts(*, markets: Iterable[str]) -> set[str]:
+    """Those of `markets` the cold path knows (its market list, 24 h stats or daily candles)."""
+    codes = list(dict.fromkeys(markets))
+    if not codes:
+        return set()
+    known = set(Market.objects.filter(market__in=codes).values_list("market", flat=True))
+    for model in (MarketStats24h, Candle1d):
+        missing = [code for code in codes if code not in known]
+        if not missing:
+            break
+        known |= set(model.objects.filter(market__in=missing).values_list("market", flat=True).distinct())
+    return known
 
 
 SPARKLINE_SQL = """

@@ -6,7 +6,14 @@ from typing import Any
 
 from rest_framework import serializers
 
-from cryptoflow_service.common.fields import DecimalStringField, EpochMsField, IsoTimeField, TimeParamField
+from cryptoflow_service.common.fields import (
+    DecimalStringField,
+    EpochMsField,
+    IsoTimeField,
+    PriceScaleField,
+    RatioField,
+    TimeParamField,
+)
 from cryptoflow_service.common.timeutils import day_start, to_ms
 
 
@@ -75,18 +82,45 @@ class IndicatorsQuery(HistoryQuery):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=120)
 
 
-class IndicatorRow(serializers.Serializer):  # type: ignore[type-arg]
+PRICE_SCALE_INDICATORS = (
+    "ma_5",
+    "ma_20",
+    "ma_60",
+    "ma_120",
+    "ema_12",
+    "ema_26",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+    "atr_14",
+    "bb_middle",
+    "bb_upper",
+    "bb_lower",
+    "avg_volume_30d",
+)
+RATIO_INDICATORS = ("rsi_14", "bb_percent_b", "volume_zscore_30d")
+
+
+class IndicatorValues(serializers.Serializer):  # type: ignore[type-arg]
+    """The indicator columns of mart.indicators / mart.indicators_1m, each rounded once (see the fields)."""
+
+    close = DecimalStringField(help_text="The candle's close, exact.")
+    golden_cross = serializers.BooleanField(help_text="MA5 crossed above MA20 on this candle.")
+    dead_cross = serializers.BooleanField(help_text="MA5 crossed below MA20 on this candle.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:  # type: ignore[type-arg]
+        fields = super().get_fields()
+        for name in PRICE_SCALE_INDICATORS:
+            fields[name] = PriceScaleField(allow_null=True)
+        for name in RATIO_INDICATORS:
+            fields[name] = RatioField(allow_null=True)
+        fields["updated_at"] = EpochMsField(required=False, help_text="When the engine last changed the row.")
+        return fields
+
+
+class IndicatorRow(IndicatorValues):
     day = serializers.DateField(help_text="UTC day.")
     day_start = serializers.SerializerMethodField(help_text="The day's start, UTC epoch ms.")
-    close = DecimalStringField()
-    ma_5 = DecimalStringField(allow_null=True)
-    ma_20 = DecimalStringField(allow_null=True)
-    ma_60 = DecimalStringField(allow_null=True)
-    rsi_14 = DecimalStringField(allow_null=True)
-    atr_14 = DecimalStringField(allow_null=True)
-    avg_volume_30d = DecimalStringField(allow_null=True)
-    golden_cross = serializers.BooleanField()
-    dead_cross = serializers.BooleanField()
 
     def get_day_start(self, row: Any) -> int:
         return to_ms(day_start(row.day))

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from cryptoflow_service.common.errors import ErrorSerializer
 from cryptoflow_service.common.fields import TimeParamField
 from cryptoflow_service.common.pagination import StrictLimitOffsetPagination
-from cryptoflow_service.common.params import not_found, path_market, query
+from cryptoflow_service.common.params import StrictParams, not_found, path_market, query
 from cryptoflow_service.common.timeutils import to_ms
 from cryptoflow_service.live.views import MARKET_PATH
 from cryptoflow_service.markets.selectors import market_known
@@ -46,10 +46,10 @@ class AsOfQuery(serializers.Serializer):  # type: ignore[type-arg]
         operation_id="market_stats_list",
         summary="Latest 24 h stats of every market (mart.market_stats_24h)",
         parameters=[AsOfQuery],
-        responses={200: MarketStats(many=True), 400: ErrorSerializer, 503: ErrorSerializer},
+        responses={200: MarketStats(many=True), **ERRORS},
     )
 )
-class MarketStatsListView(generics.ListAPIView):  # type: ignore[type-arg]
+class MarketStatsListView(StrictParams, generics.ListAPIView):  # type: ignore[type-arg]
     serializer_class = MarketStats
     pagination_class = StrictLimitOffsetPagination
     filter_backends = [DjangoFilterBackend]
@@ -68,7 +68,7 @@ class MarketStatsListView(generics.ListAPIView):  # type: ignore[type-arg]
         responses={200: MarketStats(many=True), **ERRORS},
     )
 )
-class MarketStatsDetailView(generics.ListAPIView):  # type: ignore[type-arg]
+class MarketStatsDetailView(StrictParams, generics.ListAPIView):  # type: ignore[type-arg]
     serializer_class = MarketStats
     pagination_class = StrictLimitOffsetPagination
 
@@ -97,7 +97,7 @@ def _candles_body(code: str, params: dict[str, Any]) -> dict[str, Any]:
     return {"market": code, "interval": params["interval"], "count": len(rows), "candles": rows}
 
 
-class CandlesView(APIView):
+class CandlesView(StrictParams, APIView):
     @extend_schema(
         operation_id="candles_list",
         summary="Candles of a market (1d: closed UTC days; 1h, 1m: built from archived trades, the newest "
@@ -110,7 +110,7 @@ class CandlesView(APIView):
         return Response(CandleList(_candles_body(code, query(request, CandlesQuery))).data)
 
 
-class MarketCandlesView(APIView):
+class MarketCandlesView(StrictParams, APIView):
     @extend_schema(
         operation_id="candles_by_market",
         summary="Candles of any market: interval 1m or 1h (from archived trades) or 1d",
@@ -122,7 +122,7 @@ class MarketCandlesView(APIView):
         return Response(CandleList(_candles_body(path_market(params["market"]), params)).data)
 
 
-class ArchivedTradesView(APIView):
+class ArchivedTradesView(StrictParams, APIView):
     @extend_schema(
         operation_id="archived_trades_list",
         summary="Archived trades of a market (every trade since archiving began), newest first, cursor pages",
@@ -176,7 +176,7 @@ def _page(request: Request, direction: str, trade: Any) -> str | None:
     return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
 
 
-class IndicatorsView(APIView):
+class IndicatorsView(StrictParams, APIView):
     @extend_schema(
         operation_id="indicators_list",
         summary="Daily indicators of a market (MA 5/20/60, RSI 14, ATR 14, 30-day volume, crosses)",
