@@ -14,12 +14,9 @@ export const INTERVALS = ["1m", "1h", "1d"];
 const INTERVAL_MS = { "1m": 60_000, "1h": 3_600_000, "1d": 86_400_000 };
 export const intervalMs = (interval) => INTERVAL_MS[interval];
 
-// Today the service serves `/api/candles/<market>/?interval=1d|1m`; the trade archive brings
-// `/api/candles/?market=&interval=1m|1h|1d`. Flip this once that lands.
-const CANDLES_BY_QUERY = false;
-// Intervals the API answers today (the others say so in words).
-const CANDLE_INTERVALS_SERVED = CANDLES_BY_QUERY ? ["1m", "1h", "1d"] : ["1m", "1d"];
-// Indicators are daily only today (`/api/indicators/<market>/`); the new engine adds minute ones.
+// `/api/candles/?market=&interval=1m|1h|1d` (1m and 1h built from archived trades, every market).
+const CANDLE_INTERVALS_SERVED = ["1m", "1h", "1d"];
+// `/api/indicators/<market>/` serves the daily rows (the minute ones stay in `mart.indicators_1m`).
 const INDICATOR_INTERVALS_SERVED = ["1d"];
 
 function csrfToken() {
@@ -88,10 +85,7 @@ export async function candles(market, interval, limit) {
   if (!CANDLE_INTERVALS_SERVED.includes(interval)) {
     return { ok: false, status: 404, message: `${interval} candles are not served by this API yet.` };
   }
-  const url = CANDLES_BY_QUERY
-    ? `/api/candles/?market=${enc(market)}&interval=${interval}&limit=${limit}`
-    : `/api/candles/${enc(market)}/?interval=${interval}&limit=${limit}`;
-  const answer = await request(url);
+  const answer = await request(`/api/candles/?market=${enc(market)}&interval=${interval}&limit=${limit}`);
   if (answer.ok) answer.data = { count: answer.data.count, candles: answer.data.candles ?? answer.data.results ?? [] };
   return answer;
 }
