@@ -41,6 +41,8 @@ print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "
 EXPECTED_DAGS = [
     "market_indicators",
     "market_stats_24h",
+    "ml_score",
+    "ml_train",
     "upbit_candles_1m_el",
     "upbit_candles_backfill",
     "upbit_candles_el",
@@ -107,5 +109,8 @@ def test_dags_are_wired_with_assets_retries_and_no_catchup(dags: dict[str, Any])
     assert schedule_assets("market_indicators") == {"mart.candles_1d"}
     assert "mart.market_stats_24h" in outlets("market_stats_24h")
     assert "mart.indicators" in outlets("market_indicators")
+    assert schedule_assets("ml_train") == {"mart.indicators"}
+    assert schedule_assets("ml_score") == {"mart.indicators_1m"}
+    assert {"mart.ml_models", "mart.predictions"} <= outlets("ml_train")
     assert type(dags["upbit_candles_backfill"].timetable).__name__ == "NullTimetable"  # manual only
     assert set(dags["upbit_candles_backfill"].params) == {"markets", "from", "to", "unit"}

@@ -80,6 +80,8 @@ def train(
     labelled rows. `on_step` is told each step as it starts (for a progress bar)."""
     step = on_step or (lambda _: None)
     labelled = frame.select(frame.labelled)
+    if len(labelled) == 0:
+        raise NotEnoughData("no closed candle has every feature and a known next close yet")
     if len(np.unique(labelled.y)) < 2:
         raise NotEnoughData(f"{len(labelled)} labelled rows with one class only: nothing to learn")
     folds = walk_forward_folds(labelled, n_folds=n_folds, min_train_fraction=min_train_fraction)
