@@ -22,6 +22,7 @@ from cryptoflow_service.marts.views import (
     MarketStatsDetailView,
     MarketStatsListView,
 )
+from cryptoflow_service.prediction.views import PredictView
 
 handler404 = "cryptoflow_service.common.errors.not_found"
 handler500 = "cryptoflow_service.common.errors.server_error"
@@ -43,8 +44,7 @@ api = [
     path("alert-rules/", AlertRuleListView.as_view(), name="alert-rules-list"),
     path("alert-rules/<int:rule_id>/", AlertRuleDetailView.as_view(), name="alert-rules-detail"),
     path("alerts/", AlertListView.as_view(), name="alerts-list"),
-    # The ML prediction endpoint (a later issue) goes here: `predictions/<str:market>/`, served from
-    # `cryptoflow_service.prediction` with the model trained by `cryptoflow-ml`.
+    path("predict/", PredictView.as_view(), name="predict"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
