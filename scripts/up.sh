@@ -40,6 +40,11 @@ markets=$(curl -fsS "http://127.0.0.1:$CRYPTOFLOW_SIM_PORT/v1/market/all" \
 run cryptoflow-batch backfill --no-progress --markets "$markets" \
   --from "$(date -u -d '120 days ago' +%F)" --to "$(date -u +%F)" >"$LOG_DIR/history.log" 2>&1 \
   || { echo "  history backfill failed; see $LOG_DIR/history.log" >&2; exit 1; }
+# A first ML model on that history (walk-forward validated, registered, every market scored), so
+# /api/predict/ answers from the start; the ml_train DAG retrains on every indicators update.
+echo "up: first ML model (1d)"
+run cryptoflow-batch train --no-progress >"$LOG_DIR/ml-train.log" 2>&1 \
+  || echo "  no first ML model (see $LOG_DIR/ml-train.log); the ml_train DAG will train one" >&2
 proc_start stream-sink uv run --no-sync cryptoflow-stream-sink
 # The restart checkpoint (newest trade Kafka acknowledged per market) lives with the rest of the state.
 proc_start ingest uv run --no-sync cryptoflow-ingest --state-file "$STATE_DIR/ingest-state.json"
