@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from cryptoflow_service.common.errors import ErrorSerializer
 from cryptoflow_service.common.params import not_found, query
+from cryptoflow_service.common.renderers import FastJSONRenderer, JSONNegotiation
 from cryptoflow_service.markets.selectors import market_known
 from cryptoflow_service.prediction import selectors
 from cryptoflow_service.prediction.serializers import PredictAnswer, PredictQuery
@@ -22,7 +23,11 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+# The answer holds only JSON types; orjson renders it (as for the live endpoints).
 class PredictView(APIView):
+    renderer_classes = [FastJSONRenderer]
+    content_negotiation_class = JSONNegotiation
+
     @extend_schema(
         operation_id="predict",
         summary="Probability that the next close is up, from the current ML model (with its honesty figures)",
@@ -45,50 +50,23 @@ class PredictView(APIView):
     def get(self, request: Request) -> Response:
         params = query(request, PredictQuery)
         market, interval = params["market"], params["interval"]
-        answer = selectors.latest_prediction(market=market, interval=interval)
-        if answer.prediction is None and not market_known(market=market):
+        current = selectors.current_model(interval=interval)
+        stored = None
+        if current is not None:
+            stored = selectors.latest_prediction(market=market, interval=interval, version=current.version)
+        if stored is None and not market_known(market=market):
             raise not_found(f"Unknown market {market}.")
-        model, prediction = answer.model, answer.prediction
-        if model is None:
+        if current is None:
+            raise Conflict(f"No {interval} model is registered yet (`cryptoflow-batch train`, DAG ml_train).")
+        if stored is None:
             raise Conflict(
-                f"No {interval} model is registered yet (cryptoflow-batch train / the ml_train DAG)."
-            )
-        if prediction is None:
-            raise Conflict(
-                f"Model {model.version} has no prediction for {market}: it lacks {interval} candles with "
+                f"Model {current.version} has no prediction for {market}: it lacks {interval} candles with "
                 "complete indicator features."
             )
-        now = timezone.now()
-        if selectors.is_stale(feature_time=prediction.feature_time, interval=interval, now=now):
+        if selectors.is_stale(feature_time=stored.feature_time, interval=interval, now=timezone.now()):
             raise Conflict(
                 f"The newest {interval} features of {market} are from the candle of "
-                f"{prediction.feature_time.isoformat()}, older than one interval: the period they predicted "
+                f"{stored.feature_time.isoformat()}, older than one interval: the period they predicted "
                 "has closed."
             )
-        body = {
-            "market": market,
-            "interval": interval,
-            "probability_up": prediction.probability_up,
-            "direction": "up" if prediction.probability_up > 0.5 else "not_up",
-            "beats_baselines": model.beats_baselines,
-            "feature_time": prediction.feature_time,
-            "predicts_close_of": prediction.feature_time + selectors.INTERVALS[interval],
-            "model_version": model.version,
-            "model": {
-                "version": model.version,
-                "algorithm": model.algorithm,
-                "created_at": model.created_at,
-                "train_start": model.train_start,
-                "train_end": model.train_end,
-                "training_rows": model.training_rows,
-                "beats_baselines": model.beats_baselines,
-                "best_baseline": model.best_baseline,
-                "walk_forward": {
-                    "model": model.metrics["overall"],
-                    "baselines": {k: v["overall"] for k, v in model.baseline_metrics.items()},
-                    "candidates": model.candidate_metrics,
-                },
-            },
-            "note": model.note,
-        }
-        return Response(PredictAnswer(body).data)
+        return Response(selectors.answer(market=market, interval=interval, current=current, stored=stored))
