@@ -131,30 +131,42 @@ def _mean(values: list[Decimal]) -> Decimal:
     return sum(values, Decimal(0)) / len(values)
 
 
-def _rsi(moves: list[Decimal]) -> Decimal:
-    gain = _mean([max(m, Decimal(0)) for m in moves])
-    loss = _mean([max(-m, Decimal(0)) for m in moves])
-    if loss == 0:
-        return Decimal(50) if gain == 0 else Decimal(100)
-    return 100 - 100 / (1 + gain / loss)
+def _wilder(values: list[Decimal], n: int) -> list[Decimal | None]:
+    """Wilder's smoothing as TA-Lib seeds it: the mean of the first n values, then (avg * (n-1) + v) / n."""
+    out: list[Decimal | None] = [None] * (n - 1)
+    avg = _mean(values[:n])
+    out.append(avg)
+    for v in values[n:]:
+        avg = (avg * (n - 1) + v) / n
+        out.append(avg)
+    return out
 
 
 def _expected(candles: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """(close, ma_5, ma_20, ma_60, rsi_14, atr_14, avg_volume_30d, golden, dead) per day, by definition."""
+    """(close, ma_5, ma_20, ma_60, rsi_14, atr_14, avg_volume_30d, golden, dead) per day, by definition
+    (TA-Lib's: Wilder's RSI and ATR; test_indicators_talib.py compares every indicator with TA-Lib)."""
     highs, lows, closes, volumes = ([c[k] for c in candles] for k in (1, 2, 3, 4))
     n = len(candles)
     ma = {
         w: [_mean(closes[i - w + 1 : i + 1]) if i >= w - 1 else None for i in range(n)] for w in (5, 20, 60)
     }
-    true_range = [None] + [
+    moves = [closes[j] - closes[j - 1] for j in range(1, n)]
+    gains = _wilder([max(m, Decimal(0)) for m in moves], 14)
+    losses = _wilder([max(-m, Decimal(0)) for m in moves], 14)
+    true_ranges = [
         max(highs[j] - lows[j], abs(highs[j] - closes[j - 1]), abs(lows[j] - closes[j - 1]))
         for j in range(1, n)
     ]
+    atrs = [None, *_wilder(true_ranges, 14)]
     rows = []
     for i in range(n):
-        window = range(i - 13, i + 1)
-        rsi = _rsi([closes[j] - closes[j - 1] for j in window]) if i >= 14 else None
-        atr = _mean([true_range[j] for j in window]) if i >= 14 else None
+        rsi = atr = None
+        if i >= 14:
+            gain, loss = gains[i - 1], losses[i - 1]
+            assert gain is not None
+            assert loss is not None
+            rsi = Decimal(0) if gain + loss == 0 else 100 * gain / (gain + loss)
+            atr = atrs[i]
         volume = _mean(volumes[i - 29 : i + 1]) if i >= 29 else None
         golden = dead = False
         if i >= 20:

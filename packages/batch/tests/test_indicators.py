@@ -1,7 +1,7 @@
 """The incremental indicators transform gives exactly what a full build gives, whatever changed: a new
 day, a corrected old candle, a filled gap, scattered changes, a market shorter than the longest window.
 
-(The values themselves are checked against a plain-Python computation in test_backfill.py.)
+(The values themselves are checked against TA-Lib in test_indicators_talib.py.)
 """
 
 from __future__ import annotations
@@ -81,7 +81,14 @@ def _load(conn: psycopg.Connection, candles: list[dict[str, Any]]) -> None:
 
 
 def _indicators(conn: psycopg.Connection) -> list[tuple[Any, ...]]:
-    return conn.execute("SELECT * FROM mart.indicators ORDER BY market, day").fetchall()
+    """Every column but updated_at (a full build writes its rows at another time)."""
+    columns = conn.execute(
+        "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute"
+        " WHERE attrelid = 'mart.indicators'::regclass AND attnum > 0 AND NOT attisdropped"
+        " AND attname <> 'updated_at'"
+    ).fetchone()
+    assert columns is not None
+    return conn.execute(f"SELECT {columns[0]} FROM mart.indicators ORDER BY market, day").fetchall()
 
 
 def _full_build(conn: psycopg.Connection) -> list[tuple[Any, ...]]:
@@ -125,13 +132,14 @@ def test_incremental_indicators_equal_a_full_build(conn: psycopg.Connection) -> 
     # The next day of each market: one new row each.
     assert _step(conn, [long[200], short[30]]) == 2
 
-    # A corrected old candle changes its own row and the 59 after it, nothing else.
+    # A corrected old candle changes its own row and every row after it (the smoothed indicators carry
+    # it forward), nothing before.
     rng = random.Random(1)
     before = {row[1]: row for row in _indicators(conn) if row[0] == LONG}
     _step(conn, [_candle(LONG, 100, long[100]["trade_price"] + Decimal("12.34"), rng)])
     after = {row[1]: row for row in _indicators(conn) if row[0] == LONG}
     changed = sorted(day for day in after if after[day] != before[day])
-    rows_from_day_100 = [d for d in range(100, 200) if d not in gap][:60]  # the gap lies in between
+    rows_from_day_100 = [d for d in range(100, 201) if d not in gap]  # the gap lies in between
     assert changed == [(BASE + d * DAY).date() for d in rows_from_day_100]
 
     # A filled gap shifts every later window by a row.
@@ -151,11 +159,11 @@ def test_range_check_covers_the_rows_the_run_rewrote(conn: psycopg.Connection) -
     _load(conn, [_candle(LONG, 100, long[100]["trade_price"] + 1, random.Random(3))])
     run_transform(conn, CANDLES_1D)
     run = run_transform(conn, INDICATORS)
-    days = {d: (BASE + d * DAY).date() for d in (99, 100, 159, 160)}
+    days = {d: (BASE + d * DAY).date() for d in (99, 100, 159, 199)}
     conn.execute(
         "UPDATE mart.indicators SET rsi_14 = 101 WHERE market = %s AND day = ANY(%s)",
         (LONG, list(days.values())),
     )
     problems = find_problems(conn, "indicators_ranges", {"lo": run.lo, "hi": run.hi}).problems
-    # Rewritten by the run: day 100 and the 59 rows after it; the rows around were not.
-    assert problems == [f"mart.indicators {LONG} {days[d]}: rsi_14 is 101" for d in (100, 159)]
+    # Rewritten by the run: day 100 and every row after it; the rows before were not.
+    assert problems == [f"mart.indicators {LONG} {days[d]}: rsi_14 is 101" for d in (100, 159, 199)]

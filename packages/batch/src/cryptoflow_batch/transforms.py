@@ -9,6 +9,11 @@ a smaller ``ingest_seq`` could become visible after a larger one. Loaders theref
 advisory lock per lake table for their (short) insert transaction, and a transform reads the
 sequence's last value while holding the *exclusive* lock: at that moment no load is in flight, so every
 value up to ``hi`` belongs to a committed (or rolled back) load.
+
+A transform over a mart (``MartTable``: ``mart.indicators_1m`` from ``mart.candles_1m``, whoever fills
+it) is driven by the rows' ``updated_at`` instead: its watermark is the largest ``updated_at`` it has
+seen, in microseconds since the epoch, and its SQL reads a few minutes further back (see
+``transforms/indicators_changed_1m.sql``).
 """
 
 from __future__ import annotations
@@ -43,10 +48,20 @@ LAKE_CANDLES = LakeTable("lake.candles", "lake.candles_seq")
 
 
 @dataclass(frozen=True, slots=True)
+class MartTable:
+    """A mart table whose rows carry ``updated_at`` (set when a row changes)."""
+
+    table: str
+
+
+MART_CANDLES_1M = MartTable("mart.candles_1m")
+
+
+@dataclass(frozen=True, slots=True)
 class Transform:
     name: str
     sql_name: str
-    source: LakeTable
+    source: LakeTable | MartTable
     upstream: str | None = None
     """Another transform whose watermark bounds this one (it reads that transform's mart)."""
     fill: Mapping[str, sql.Composable] = field(default_factory=dict)
@@ -67,12 +82,33 @@ def _candles(name: str, endpoint: str, bucket: str) -> Transform:
     return Transform(name, "transforms/candles", LAKE_CANDLES, fill=fill)
 
 
+def _indicators(name: str, candles: str, changed: str, key: str, source: LakeTable | MartTable) -> Transform:
+    """``mart.<name>`` from a candle mart: both indicator marts share one template (one engine)."""
+    key_of_k = (
+        sql.SQL("(k.candle_start AT TIME ZONE 'UTC')::date") if key == "day" else sql.SQL("k.candle_start")
+    )
+    fill = {
+        "changed": load_sql(f"transforms/{changed}"),
+        "candles": sql.Identifier("mart", candles),
+        "target": sql.Identifier("mart", name),
+        "key": sql.Identifier(key),
+        "key_of_k": key_of_k,
+    }
+    upstream = "candles_1d" if isinstance(source, LakeTable) else None
+    return Transform(name, "transforms/indicators", source, upstream=upstream, fill=fill)
+
+
 MARKETS = Transform("markets", "transforms/markets", LAKE_MARKETS)
 MARKET_STATS_24H = Transform("market_stats_24h", "transforms/market_stats_24h", LAKE_TICKER)
 CANDLES_1D = _candles("candles_1d", "candles/days", "1 day")
 CANDLES_1M = _candles("candles_1m", "candles/minutes/1", "1 minute")
-INDICATORS = Transform("indicators", "transforms/indicators", LAKE_CANDLES, upstream="candles_1d")
-TRANSFORMS = {t.name: t for t in (MARKETS, MARKET_STATS_24H, CANDLES_1D, CANDLES_1M, INDICATORS)}
+INDICATORS = _indicators("indicators", "candles_1d", "indicators_changed_1d", "day", LAKE_CANDLES)
+INDICATORS_1M = _indicators(
+    "indicators_1m", "candles_1m", "indicators_changed_1m", "candle_start", MART_CANDLES_1M
+)
+TRANSFORMS = {
+    t.name: t for t in (MARKETS, MARKET_STATS_24H, CANDLES_1D, CANDLES_1M, INDICATORS, INDICATORS_1M)
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +138,18 @@ async def lock_for_load_async(conn: psycopg.AsyncConnection, *tables: LakeTable)
         await conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", (table.lock_key,))
 
 
-def committed_high_water(conn: psycopg.Connection, source: LakeTable) -> int:
-    """The largest ``ingest_seq`` that no in-flight load can still commit below (see the module doc)."""
+def committed_high_water(conn: psycopg.Connection, source: LakeTable | MartTable) -> int:
+    """The largest ``ingest_seq`` that no in-flight load can still commit below (see the module doc); for
+    a mart, its newest ``updated_at`` in microseconds since the epoch (0 when empty)."""
+    if isinstance(source, MartTable):
+        schema, name = source.table.split(".")
+        query = sql.SQL(
+            "SELECT coalesce((extract(epoch FROM max(updated_at)) * 1000000)::bigint, 0) FROM {}"
+        ).format(sql.Identifier(schema, name))
+        with conn.transaction():
+            row = conn.execute(query).fetchone()
+        assert row is not None
+        return int(row[0])
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (source.lock_key,))
         schema, name = source.sequence.split(".")
