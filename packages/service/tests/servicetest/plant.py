@@ -217,4 +217,5 @@ def market(code: str, *, korean: str = "비트코인", english: str = "Bitcoin",
 
 
 def indicator(code: str, day: date, close: str, **values: Any) -> Indicator:
+    values.setdefault("updated_at", datetime.now(UTC))
     return Indicator.objects.create(market=code, day=day, close=Decimal(close), **values)

@@ -83,6 +83,8 @@ class Indicator(models.Model):
     avg_volume_30d = NumericField(null=True)
     golden_cross = models.BooleanField(default=False)
     dead_cross = models.BooleanField(default=False)
+    updated_at = models.DateTimeField()
+    """When the row's values last changed (batch migration 0003)."""
 
     class Meta:
         managed = False
