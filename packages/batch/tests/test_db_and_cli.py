@@ -22,7 +22,11 @@ UTC = dt.UTC
 
 
 def test_upgrade_is_idempotent_and_refuses_edited_history(postgres_db: str) -> None:
-    assert db.upgrade(postgres_db) == migration_names() == ["0001_lake", "0002_mart"]
+    assert (
+        db.upgrade(postgres_db)
+        == migration_names()
+        == ["0001_lake", "0002_mart", "0003_indicators", "0005_ml"]
+    )
     assert db.upgrade(postgres_db) == []
     with psycopg.connect(postgres_db, autocommit=True) as conn:
         tables = {
@@ -34,6 +38,7 @@ def test_upgrade_is_idempotent_and_refuses_edited_history(postgres_db: str) -> N
         conn.execute("UPDATE cryptoflow_meta.schema_migrations SET checksum = 'x' WHERE name = '0002_mart'")
     assert {"mart.markets", "mart.market_stats_24h", "mart.candles_1d", "mart.candles_1m"} <= tables
     assert {"mart.indicators", "lake.markets", "lake.ticker", "lake.candles"} <= tables
+    assert {"mart.ml_models", "mart.predictions"} <= tables
     with pytest.raises(db.MigrationError, match="0002_mart changed"):
         db.upgrade(postgres_db)
 
