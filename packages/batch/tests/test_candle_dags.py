@@ -88,6 +88,13 @@ def test_minute_candles_el_twice_gives_identical_tables(
     assert query("SELECT * FROM lake.candles ORDER BY market, candle_start") == lake
     assert query(f"SELECT {CANDLE_COLUMNS} FROM mart.candles_1m ORDER BY 1, 2") == mart
 
+    # The 1-minute indicators follow mart.candles_1m: one row per minute candle, ma_5 from the 5th.
+    indicators = run_dag("market_indicators_1m", logical_date=end)
+    assert str(indicators.state) == "success", task_states(indicators)
+    rows = query("SELECT market, candle_start, close, ma_5 FROM mart.indicators_1m ORDER BY 1, 2")
+    assert [r[:3] for r in rows] == [(r[0], r[1], r[5]) for r in mart]
+    assert {r[0] for r in rows if r[3] is not None} == {"KRW-BTC", "KRW-ETH", "KRW-XRP"}
+
 
 def test_an_updated_candle_replaces_the_stored_one(batch_env: str, query: Query) -> None:
     today = _today()

@@ -40,6 +40,7 @@ print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "
 
 EXPECTED_DAGS = [
     "market_indicators",
+    "market_indicators_1m",
     "market_stats_24h",
     "ml_score",
     "ml_train",
@@ -112,5 +113,8 @@ def test_dags_are_wired_with_assets_retries_and_no_catchup(dags: dict[str, Any])
     assert schedule_assets("ml_train") == {"mart.indicators"}
     assert schedule_assets("ml_score") == {"mart.indicators_1m"}
     assert {"mart.ml_models", "mart.predictions"} <= outlets("ml_train")
+    assert schedule_assets("market_indicators_1m") == {"mart.candles_1m"}
+    assert "mart.indicators_1m" in outlets("market_indicators_1m")
+    assert "mart.candles_1m" in outlets("upbit_candles_1m_el")
     assert type(dags["upbit_candles_backfill"].timetable).__name__ == "NullTimetable"  # manual only
     assert set(dags["upbit_candles_backfill"].params) == {"markets", "from", "to", "unit"}

@@ -39,6 +39,7 @@ def test_upgrade_is_idempotent_and_refuses_edited_history(postgres_db: str) -> N
     assert {"mart.markets", "mart.market_stats_24h", "mart.candles_1d", "mart.candles_1m"} <= tables
     assert {"mart.indicators", "lake.markets", "lake.ticker", "lake.candles"} <= tables
     assert {"mart.ml_models", "mart.predictions"} <= tables
+    assert "mart.indicators_1m" in tables
     with pytest.raises(db.MigrationError, match="0002_mart changed"):
         db.upgrade(postgres_db)
 

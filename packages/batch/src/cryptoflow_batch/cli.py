@@ -32,7 +32,7 @@ from cryptoflow_upbit_client import CandleUnit, UpbitError
 
 log = logging.getLogger("cryptoflow_batch")
 UTC = dt.UTC
-TRANSFORM_ORDER = ("markets", "market_stats_24h", "candles_1d", "candles_1m", "indicators")
+TRANSFORM_ORDER = ("markets", "market_stats_24h", "candles_1d", "candles_1m", "indicators", "indicators_1m")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -120,7 +120,7 @@ def _cmd_el(args: argparse.Namespace, settings: BatchSettings) -> int:
         step = dt.timedelta(days=1) if unit == jobs.DAILY else dt.timedelta(minutes=10)
         end = _last_closed(args.end, step)
         _print(jobs.candles_el_job(unit.name, end - step, end, run_id, settings))
-        names = ["candles_1d", "indicators"] if unit == jobs.DAILY else ["candles_1m"]
+        names = ["candles_1d", "indicators"] if unit == jobs.DAILY else ["candles_1m", "indicators_1m"]
     if not args.no_transform:
         for name in names:
             _print(jobs.transform_job(name, settings))
@@ -152,7 +152,7 @@ def _cmd_backfill(args: argparse.Namespace, settings: BatchSettings) -> int:
         f"{result.candles} candles stored, {result.requests} requests in {result.seconds:.1f}s"
     )
     if not args.no_transform:
-        for name in ("candles_1d", "candles_1m", "indicators"):
+        for name in ("candles_1d", "candles_1m", "indicators", "indicators_1m"):
             _print(jobs.transform_job(name, settings))
     return 0
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from airflow.sdk import DAG, Asset, dag, task
+from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 UTC = dt.UTC
 START_DATE = dt.datetime(2026, 1, 1, tzinfo=UTC)
@@ -37,6 +37,7 @@ CANDLE_CHECKS = ("candles_prices", "candles_duplicates", "candles_row_counts")
 BACKFILL_CHECKS = ("candles_prices", "candles_duplicates")
 MARKET_STATS_CHECKS = ("market_stats_prices", "market_stats_completeness")
 INDICATOR_CHECKS = ("indicators_ranges",)
+INDICATOR_1M_CHECKS = ("indicators_1m_ranges",)
 
 RETRY_DELAY_ENV = "CRYPTOFLOW_BATCH_RETRY_DELAY_S"
 
@@ -98,14 +99,27 @@ def fail_without_retry_on_bad_data() -> Iterator[None]:
 
 
 def asset_transform_dag(
-    *, dag_id: str, schedule: Asset, transform: str, outlet: Asset, checks: tuple[str, ...], doc_md: str
+    *,
+    dag_id: str,
+    schedule: Asset,
+    transform: str,
+    outlet: Asset,
+    checks: tuple[str, ...],
+    doc_md: str,
+    cron: str | None = None,
 ) -> DAG:
-    """A DAG that runs on every update of `schedule`: the incremental SQL transform `transform` (outlet
-    `outlet`), then each of `checks` over the rows that run produced."""
+    """A DAG that runs on every update of `schedule` (and on `cron` too, when given: for a table that
+    writers outside Airflow update): the incremental SQL transform `transform` (outlet `outlet`), then
+    each of `checks` over the rows that run produced."""
+    timetable = (
+        AssetOrTimeSchedule(assets=[schedule], timetable=CronTriggerTimetable(cron, timezone="UTC"))
+        if cron
+        else [schedule]
+    )
 
     @dag(
         dag_id=dag_id,
-        schedule=[schedule],
+        schedule=timetable,
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,

@@ -1,5 +1,6 @@
-"""On every `mart.candles_1d` update: MA 5/20/60, RSI 14, ATR 14, 30-day average volume and golden/dead
-cross flags per market per UTC day -> `mart.indicators` (SQL window functions, incremental).
+"""On every `mart.candles_1d` update: SMA 5/20/60/120, EMA 12/26, MACD, RSI 14, ATR 14, Bollinger Bands,
+30-day average volume and z-score, golden/dead cross flags per market per UTC day, as TA-Lib computes
+them -> `mart.indicators` (SQL in PostgreSQL, incremental).
 (An Airflow DAG file: the DAG is built in `dag_support`.)"""
 
 from __future__ import annotations

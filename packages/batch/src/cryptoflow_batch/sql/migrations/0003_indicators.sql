@@ -53,13 +53,14 @@ ALTER TABLE mart.indicators
     ADD COLUMN bb_lower numeric,
     ADD COLUMN bb_percent_b numeric,
     ADD COLUMN volume_zscore_30d numeric,
+    -- The default serves writers that predate the column (the service's tests plant rows); the
+    -- transform sets it itself.
     ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now(),
     -- Private smoothing state (not for readers): MACD's own 12-period EMA (TA-Lib seeds it at the 26th
     -- candle, unlike ema_12), and Wilder's average gain and loss behind rsi_14.
     ADD COLUMN state_macd_fast numeric,
     ADD COLUMN state_rsi_gain numeric,
     ADD COLUMN state_rsi_loss numeric;
-ALTER TABLE mart.indicators ALTER COLUMN updated_at DROP DEFAULT;
 
 CREATE TABLE mart.indicators_1m (
     market text NOT NULL,
@@ -84,7 +85,7 @@ CREATE TABLE mart.indicators_1m (
     volume_zscore_30d numeric,
     golden_cross boolean NOT NULL DEFAULT false,
     dead_cross boolean NOT NULL DEFAULT false,
-    updated_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
     state_macd_fast numeric,
     state_rsi_gain numeric,
     state_rsi_loss numeric,

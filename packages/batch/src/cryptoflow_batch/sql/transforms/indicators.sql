@@ -27,19 +27,23 @@
 -- Incremental: the window values need at most the 119 candles before a row; the smoothed ones continue
 -- from the stored state of the row before (cryptoflow_meta.smooth, seeded with it). Per market the
 -- statement reads the candles from the 119th before the first changed one to the end, the stored rows of
--- the candles before the first changed one, and rewrites the rows from the first changed candle on. A
+-- the 8 candles before the first changed one, and rewrites the rows from the first changed candle on. A
 -- new candle costs one row plus a window of 120, whatever the length of the history; a corrected old
 -- candle recomputes forward from itself. A row is written (and its updated_at moved) only when a value
 -- changed.
 WITH changed AS (
     {changed}
 ), bounds AS (
-    -- read_from: the 119th candle before the first changed one; anchor: the one just before it (both
-    -- absent when the history is shorter). Each is a short walk along the primary key.
+    -- read_from: the 119th candle before the first changed one; state_from: the 8th (the signal's seed
+    -- window needs the MACD line of 8 stored rows); anchor: the one just before it (each absent when the
+    -- history is shorter). Each is a short walk along the primary key.
     SELECT c.market, c.first_start,
            coalesce((SELECT k.candle_start FROM {candles} AS k
                      WHERE k.market = c.market AND k.candle_start < c.first_start
                      ORDER BY k.candle_start DESC OFFSET 118 LIMIT 1), '-infinity') AS read_from,
+           coalesce((SELECT k.candle_start FROM {candles} AS k
+                     WHERE k.market = c.market AND k.candle_start < c.first_start
+                     ORDER BY k.candle_start DESC OFFSET 7 LIMIT 1), '-infinity') AS state_from,
            coalesce((SELECT k.candle_start FROM {candles} AS k
                      WHERE k.market = c.market AND k.candle_start < c.first_start
                      ORDER BY k.candle_start DESC LIMIT 1), c.first_start) AS anchor
@@ -59,10 +63,12 @@ WITH changed AS (
         WHERE k.market = b.market AND k.candle_start >= b.read_from
         OFFSET 0
     ) AS k
-    -- The stored state of the candles before the first changed one (an index lookup each; none after).
+    -- The stored state of the 8 candles before the first changed one (an index lookup each, none for
+    -- the other rows).
     LEFT JOIN LATERAL (
         SELECT s.* FROM {target} AS s
-        WHERE k.candle_start < b.first_start AND s.market = b.market AND s.{key} = k.key
+        WHERE k.candle_start >= b.state_from AND k.candle_start < b.first_start
+          AND s.market = b.market AND s.{key} = k.key
     ) AS s ON true
 ), moves AS (
     SELECT s.*,
