@@ -47,6 +47,11 @@ markets=$(curl -fsS "http://127.0.0.1:$CRYPTOFLOW_SIM_PORT/v1/market/all" \
 run cryptoflow-batch backfill --no-progress --markets "$markets" \
   --from "$(date -u -d '120 days ago' +%F)" --to "$(date -u +%F)" >"$LOG_DIR/history.log" 2>&1 \
   || { echo "  history backfill failed; see $LOG_DIR/history.log" >&2; exit 1; }
+# A first ML model on that history (walk-forward validated, registered, every market scored), so
+# /api/predict/ answers from the start; the ml_train DAG retrains on every indicators update.
+echo "up: first ML model (1d)"
+run cryptoflow-batch train --no-progress >"$LOG_DIR/ml-train.log" 2>&1 \
+  || echo "  no first ML model (see $LOG_DIR/ml-train.log); the ml_train DAG will train one" >&2
 proc_start stream-sink uv run --no-sync cryptoflow-stream-sink
 # The permanent record: every trade into lake.trades, candles for every market (schema applied above).
 proc_start archive uv run --no-sync cryptoflow-archive run

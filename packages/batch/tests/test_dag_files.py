@@ -42,6 +42,8 @@ EXPECTED_DAGS = [
     "market_indicators",
     "market_indicators_1m",
     "market_stats_24h",
+    "ml_score",
+    "ml_train",
     "trade_gaps",
     "upbit_candles_1m_el",
     "upbit_candles_backfill",
@@ -109,6 +111,9 @@ def test_dags_are_wired_with_assets_retries_and_no_catchup(dags: dict[str, Any])
     assert schedule_assets("market_indicators") == {"mart.candles_1d"}
     assert "mart.market_stats_24h" in outlets("market_stats_24h")
     assert "mart.indicators" in outlets("market_indicators")
+    assert schedule_assets("ml_train") == {"mart.indicators"}
+    assert schedule_assets("ml_score") == {"mart.indicators_1m"}
+    assert {"mart.ml_models", "mart.predictions"} <= outlets("ml_train")
     assert schedule_assets("market_indicators_1m") == {"mart.candles_1m"}
     assert "mart.indicators_1m" in outlets("market_indicators_1m")
     assert "mart.candles_1m" in outlets("upbit_candles_1m_el")

@@ -31,6 +31,7 @@ def test_upgrade_is_idempotent_and_refuses_edited_history(postgres_db: str) -> N
             "0002_mart",
             "0003_indicators",
             "0004_trades",
+            "0005_ml",
         ]
     )
     assert db.upgrade(postgres_db) == []
@@ -44,6 +45,7 @@ def test_upgrade_is_idempotent_and_refuses_edited_history(postgres_db: str) -> N
         conn.execute("UPDATE cryptoflow_meta.schema_migrations SET checksum = 'x' WHERE name = '0002_mart'")
     assert {"mart.markets", "mart.market_stats_24h", "mart.candles_1d", "mart.candles_1m"} <= tables
     assert {"mart.indicators", "lake.markets", "lake.ticker", "lake.candles"} <= tables
+    assert {"mart.ml_models", "mart.predictions"} <= tables
     assert "mart.indicators_1m" in tables
     with pytest.raises(db.MigrationError, match="0002_mart changed"):
         db.upgrade(postgres_db)

@@ -5,6 +5,8 @@
     cryptoflow-batch el candles --unit days [--end 2026-03-02]
     cryptoflow-batch transform [NAME ...]                        # default: all, in dependency order
     cryptoflow-batch backfill --markets KRW-BTC,KRW-ETH --from 2025-01-01 --to 2026-01-01 --unit days
+    cryptoflow-batch train [--interval 1d|1m]                    # train, validate, register, score
+    cryptoflow-batch score [--interval 1d|1m]                    # the current model's predictions
     cryptoflow-batch airflow env [--format sh|json]              # the local Airflow's environment
     cryptoflow-batch airflow run                                 # api-server, scheduler, dag-processor
 
@@ -62,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     bf.add_argument("--unit", default="days", help="days, minutes/N, weeks, months, seconds (default: days)")
     bf.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
     bf.add_argument("--no-transform", action="store_true", help="do not update the candle marts afterwards")
+
+    train = commands.add_parser("train", help="train, validate walk-forward, register and score the ML model")
+    train.add_argument("--interval", choices=["1d", "1m"], default="1d", help="candle interval (default 1d)")
+    train.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
+    score = commands.add_parser("score", help="the current ML model's predictions for every market")
+    score.add_argument("--interval", choices=["1d", "1m"], default="1d", help="candle interval (default 1d)")
 
     airflow = commands.add_parser("airflow", help="the local Airflow of `make up`")
     airflow_commands = airflow.add_subparsers(dest="airflow_command", required=True)
@@ -211,6 +219,46 @@ async def _backfill_with_bar(
         return await backfill(settings, request, run_id=run_id, on_progress=update)
 
 
+def _cmd_train(args: argparse.Namespace, settings: BatchSettings) -> int:
+    from cryptoflow_batch import ml  # noqa: PLC0415  # numpy, scikit-learn, LightGBM
+    from cryptoflow_ml.training import walk_forward_table  # noqa: PLC0415
+    from cryptoflow_ml.validation import NotEnoughData  # noqa: PLC0415
+
+    steps = ("read", "walk-forward logistic_regression", "walk-forward lightgbm", "fit", "register")
+    try:
+        if args.no_progress:
+            result, summary = ml.train_and_register(settings.dsn, args.interval, on_step=log.info)
+        else:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
+            with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()) as bar:
+                task = bar.add_task(f"train {args.interval}", total=len(steps))
+
+                def advance(step: str) -> None:
+                    done = next((i for i, s in enumerate(steps) if step.startswith(s)), 0)
+                    bar.update(task, completed=done, description=f"train {args.interval}: {step}")
+
+                result, summary = ml.train_and_register(settings.dsn, args.interval, on_step=advance)
+                bar.update(task, completed=len(steps), description=f"train {args.interval}: done")
+    except NotEnoughData as exc:
+        print(f"cryptoflow-batch: not enough {args.interval} history to train: {exc}", file=sys.stderr)
+        return 2
+    print(walk_forward_table(result))
+    _print(summary)
+    return 0
+
+
+def _cmd_score(args: argparse.Namespace, settings: BatchSettings) -> int:
+    from cryptoflow_batch import ml  # noqa: PLC0415
+
+    try:
+        _print(ml.score(settings.dsn, args.interval))
+    except ml.NoModel as exc:
+        print(f"cryptoflow-batch: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _cmd_airflow(args: argparse.Namespace, settings: BatchSettings) -> int:
     from cryptoflow_batch import airflow_local  # noqa: PLC0415
 
@@ -242,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "el": _cmd_el,
         "transform": _cmd_transform,
         "backfill": _cmd_backfill,
+        "train": _cmd_train,
+        "score": _cmd_score,
         "airflow": _cmd_airflow,
     }
     try:

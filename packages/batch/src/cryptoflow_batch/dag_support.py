@@ -28,6 +28,8 @@ MART_CANDLES_1D = Asset(name="mart.candles_1d", uri="cryptoflow://mart/candles_1
 MART_CANDLES_1M = Asset(name="mart.candles_1m", uri="cryptoflow://mart/candles_1m")
 MART_INDICATORS = Asset(name="mart.indicators", uri="cryptoflow://mart/indicators")
 MART_INDICATORS_1M = Asset(name="mart.indicators_1m", uri="cryptoflow://mart/indicators_1m")
+ML_MODELS = Asset(name="mart.ml_models", uri="cryptoflow://mart/ml_models")
+MART_PREDICTIONS = Asset(name="mart.predictions", uri="cryptoflow://mart/predictions")
 
 # The SQL files under cryptoflow_batch/sql/checks each DAG runs as tasks.
 TICKER_CHECKS = ("ticker_freshness", "ticker_prices", "ticker_duplicates", "ticker_row_counts")

@@ -160,3 +160,30 @@ def backfill_job(
         "requests": result.requests,
         "seconds": result.seconds,
     }
+
+
+def ml_train_job(interval: str, settings: BatchSettings | None = None) -> dict[str, Any]:
+    """Train, validate, register and score the `interval` model; ``skipped`` says why when the history is
+    too short to validate (nothing is registered then)."""
+    from cryptoflow_batch import ml  # noqa: PLC0415  # numpy, scikit-learn, LightGBM: only when training
+    from cryptoflow_ml.validation import NotEnoughData  # noqa: PLC0415
+
+    settings = settings or load_settings()
+    try:
+        _, summary = ml.train_and_register(settings.dsn, interval, on_step=lambda s: log.info("%s", s))
+    except NotEnoughData as exc:
+        log.warning("no %s model trained: %s", interval, exc)
+        return {"interval": interval, "skipped": str(exc)}
+    return summary
+
+
+def ml_score_job(interval: str, settings: BatchSettings | None = None) -> dict[str, Any]:
+    """The current `interval` model's predictions for every market's newest closed candle."""
+    from cryptoflow_batch import ml  # noqa: PLC0415
+
+    settings = settings or load_settings()
+    try:
+        return ml.score(settings.dsn, interval)
+    except ml.NoModel as exc:
+        log.warning("nothing scored: %s", exc)
+        return {"interval": interval, "skipped": str(exc)}

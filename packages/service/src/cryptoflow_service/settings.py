@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's and Redoc's files, so /api/docs/ works offline
     "cryptoflow_service.marts",
+    "cryptoflow_service.prediction",
     "cryptoflow_service.analysis",
     "cryptoflow_service.alerts",
     "cryptoflow_service.dashboard",

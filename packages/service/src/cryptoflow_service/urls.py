@@ -25,6 +25,7 @@ from cryptoflow_service.marts.views import (
     MarketStatsDetailView,
     MarketStatsListView,
 )
+from cryptoflow_service.prediction.views import PredictView
 
 handler404 = "cryptoflow_service.common.errors.not_found"
 handler500 = "cryptoflow_service.common.errors.server_error"
@@ -50,8 +51,7 @@ api = [
     path("alerts/", AlertListView.as_view(), name="alerts-list"),
     path("sparklines/", dashboard.SparklineView.as_view(), name="sparklines-list"),
     path("pipeline-health/", dashboard.PipelineHealthView.as_view(), name="pipeline-health"),
-    # The ML prediction endpoint (a later issue) goes here: `predictions/<str:market>/`, served from
-    # `cryptoflow_service.prediction` with the model trained by `cryptoflow-ml`.
+    path("predict/", PredictView.as_view(), name="predict"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

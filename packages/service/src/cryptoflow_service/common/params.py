@@ -9,7 +9,8 @@ accepts are one list:
   `document_aliases`, a drf-spectacular postprocessing hook);
 - `market` / `markets` values are market codes in any case, rewritten upper case before the view reads
   them; a well-formed code that no store knows is a 400 (a malformed one is left to the view's own field,
-  which names the problem).
+  which names the problem) — or a 404 on a view whose `market` names the one resource it answers about
+  (`market_is_resource = True`, e.g. `/api/predict/`), as a path would.
 
 Paths are the views' own business (`path_market`, then a 404 when no store knows the market), as is
 pagination (`cryptoflow_service.common.pagination`). A new view: `class MyView(StrictParams, APIView)`,
@@ -112,7 +113,11 @@ def check_query(request: Request, view_class: type) -> None:
             continue
         values = current.getlist(name)
         upper = [",".join(_normalized(value)) for value in values]
-        _check_known(given_as.get(name, name), (code for value in upper for code in value.split(",") if code))
+        _check_known(
+            given_as.get(name, name),
+            (code for value in upper for code in value.split(",") if code),
+            resource=getattr(view_class, "market_is_resource", False),
+        )
         if upper != values:
             rewritten = rewritten or params.copy()
             rewritten.setlist(name, upper)
@@ -125,19 +130,24 @@ def _normalized(value: str) -> list[str]:
     return [normalize_market(part) or part for part in value.split(",")]
 
 
-def _check_known(name: str, codes: Iterable[str]) -> None:
+def _check_known(name: str, codes: Iterable[str], *, resource: bool) -> None:
     from cryptoflow_service.markets.selectors import unknown_markets  # noqa: PLC0415 - apps import this
 
     wellformed = [code for code in codes if normalize_market(code) == code]
     missing = unknown_markets(markets=wellformed) if wellformed else []
     if missing:
         shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+        if resource:
+            raise exceptions.NotFound(f"Unknown market {shown}.")
         raise exceptions.ValidationError({name: [f"unknown market: {shown}."]})
 
 
 class StrictParams:
     """Mixin for every API view (first in the bases): the query string is checked by `check_query`
     after authentication, permissions and throttling, before the handler runs."""
+
+    market_is_resource = False
+    """True where `market` names the resource (not a filter): an unknown one is then a 404."""
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
