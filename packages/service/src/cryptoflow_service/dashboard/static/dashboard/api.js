@@ -116,8 +116,8 @@ export async function signals(market, interval) {
   return request(`/api/signals/?market=${enc(market)}&interval=${interval}&limit=500`);
 }
 
-// The ML prediction (not served yet: 404/409 -> "no model yet").
-// Assumed: `{market, interval, probability_up, model_version, beats_baselines, predicted_at}`.
+// The ML prediction: `{market, interval, probability_up, direction, beats_baselines, model_version,
+// feature_time, note, model: {walk-forward metrics next to the baselines'}}`; 404/409 -> "no model yet".
 export async function prediction(market, interval = "1d") {
   const answer = await request(`/api/predict/?market=${enc(market)}&interval=${interval}`);
   if (!answer.ok && (answer.status === 404 || answer.status === 409)) {
