@@ -6,6 +6,7 @@
 #   - the Airflow API answers, and its first ticker run fills the marts (/api/market-stats/),
 #   - Celery Beat fires and the worker runs what it sent;
 # then removes the stack with its volumes. Prints the timings.
+#   scripts/compose-check.sh [--no-build]      # --no-build: use the images already built
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/containers.sh
@@ -96,7 +97,9 @@ one_shot_ok() { # one_shot_ok SERVICE: it has exited 0 (fails the check at once 
 }
 
 image_start=$SECONDS
-bash scripts/images.sh
+if [[ "${1:-}" != --no-build ]]; then # --no-build: the images `make images` built last
+  bash scripts/images.sh
+fi
 timings[images]=$((SECONDS - image_start))
 uv run --no-sync python scripts/check-deploy.py --images
 

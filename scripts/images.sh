@@ -100,5 +100,7 @@ done
 echo "images: every package image built in $((SECONDS - build_start))s"
 echo "images: sizes"
 for target in "${targets[@]}"; do
-  "$CONTAINER" image ls --format '  {{.Repository}}:{{.Tag}}  {{.Size}}' "localhost/cryptoflow-$target:latest"
+  read -r bytes version < <("$CONTAINER" image inspect \
+    --format '{{.Size}} {{index .Config.Labels "org.opencontainers.image.version"}}' "localhost/cryptoflow-$target:latest")
+  printf '  %-40s %6d MB\n' "localhost/cryptoflow-$target:$version" $((bytes / 1000000))
 done
