@@ -116,20 +116,27 @@ wait_for "API healthy" 180 http_ok "http://127.0.0.1:$api_port/healthz"
 wait_for "a live price" 300 http_ok "http://127.0.0.1:$api_port/api/realtime-price/" "len(rows) > 0"
 timings[first live price]=$((SECONDS - up_start))
 
-wait_for "the Airflow API" 300 http_ok "http://127.0.0.1:$airflow_port/api/v2/monitor/health" \
+wait_for "the Airflow API" 600 http_ok "http://127.0.0.1:$airflow_port/api/v2/monitor/health" \
   "d['scheduler']['status'] == 'healthy'"
 # The ticker EL runs every 10 minutes; the first run is triggered through the API rather than waited for
 # (market_stats_24h follows it through its Asset).
-python3 - "http://127.0.0.1:$airflow_port" <<'EOF'
+trigger_ticker_run() {
+  python3 - "http://127.0.0.1:$airflow_port" <<'EOF'
 import json, sys, urllib.request
 base = sys.argv[1]
-token = json.load(urllib.request.urlopen(f"{base}/auth/token", timeout=10))["access_token"]
-request = urllib.request.Request(
-    f"{base}/api/v2/dags/upbit_ticker_el/dagRuns", data=json.dumps({"logical_date": None}).encode(),
-    headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}, method="POST")
-run = json.load(urllib.request.urlopen(request, timeout=30))
+try:
+    token = json.load(urllib.request.urlopen(f"{base}/auth/token", timeout=60))["access_token"]
+    request = urllib.request.Request(
+        f"{base}/api/v2/dags/upbit_ticker_el/dagRuns", data=json.dumps({"logical_date": None}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}, method="POST")
+    run = json.load(urllib.request.urlopen(request, timeout=60))
+except OSError as exc:  # a busy API server answers late: the caller tries again
+    print(f"compose-check: triggering upbit_ticker_el: {exc}", file=sys.stderr)
+    sys.exit(1)
 print(f"compose-check: triggered {run['dag_id']} run {run['dag_run_id']}")
 EOF
+}
+wait_for "a triggered ticker run" 300 trigger_ticker_run
 wait_for "market stats" 600 http_ok "http://127.0.0.1:$api_port/api/market-stats/" "len(rows) > 0"
 timings[first market stat]=$((SECONDS - up_start))
 
