@@ -1,6 +1,6 @@
 # The two commands a new user needs: `make up` runs the whole system, `make test` runs every test.
 # Both install what they need first (scripts/bootstrap.sh).
-.PHONY: up down status test bootstrap lint chaos
+.PHONY: up down status test bootstrap lint chaos images compose-check
 
 up:
 	bash scripts/up.sh
@@ -13,6 +13,14 @@ status:
 
 test:
 	bash scripts/test.sh
+
+# Every package's image (deploy/Dockerfile); on this kind of machine podman, with local base images.
+images:
+	bash scripts/images.sh
+
+# Every image, then the Compose stack with the simulator, checked end to end and removed.
+compose-check:
+	bash scripts/compose-check.sh
 
 bootstrap:
 	bash scripts/bootstrap.sh

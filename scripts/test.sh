@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README, `make test`, .ci/run): installs what is missing, then runs every check
 # CI runs — lock, lint, types, workflow lint, the contract gate, each package's tests against real
-# services, and each stage installed from built wheels outside the workspace.
+# services, each stage installed from built wheels outside the workspace, and the compose stack end to end
+# (every image built; scripts/compose-check.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/toolchain.sh
@@ -51,6 +52,11 @@ done
 
 step "wheels: build all, install each stage alone in a clean venv"
 bash scripts/check-wheels.sh
+
+step "compose: every image built, the stack up with the simulator, checked end to end, removed"
+if ! bash scripts/compose-check.sh; then
+  failed+=("compose-check")
+fi
 
 summary_ok=0
 python3 scripts/summarize-junit.py "$results" || summary_ok=$?

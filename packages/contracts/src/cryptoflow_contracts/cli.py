@@ -1,9 +1,12 @@
-"""`cryptoflow-contracts`: decode Upbit frames, export the JSON Schemas, run the compatibility gate."""
+"""`cryptoflow-contracts`: decode Upbit frames, export the JSON Schemas, run the compatibility gate, create
+the Kafka topics."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -125,6 +128,36 @@ def _check_compat(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _topics_apply(args: argparse.Namespace) -> int:
+    from cryptoflow_contracts.topic_admin import TopicApplyError, apply_topics  # noqa: PLC0415 - needs the extra
+
+    try:
+        results = asyncio.run(
+            apply_topics(
+                args.bootstrap_servers,
+                replication_factor=args.replication_factor,
+                min_insync_replicas=args.min_insync_replicas,
+                wait_s=args.timeout,
+            )
+        )
+    except TopicApplyError as exc:
+        print(f"topics apply: {exc}", file=sys.stderr)
+        return 1
+    for result in results:
+        print(result.line())
+    return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def _semver(text: str) -> str:
     try:
         parse_version(text)
@@ -176,6 +209,29 @@ def _parser() -> argparse.ArgumentParser:
         help=f"check as if the package were this version (default {CONTRACT_VERSION})",
     )
     compat.set_defaults(func=_check_compat)
+
+    topics = commands.add_parser("topics", help="the Kafka topics of the contracts (TOPIC_SPECS)")
+    topics_commands = topics.add_subparsers(dest="topics_command", required=True)
+    apply = topics_commands.add_parser(
+        "apply",
+        help="create the missing contract topics (idempotent); needs the `kafka` extra",
+        description="Creates every topic of TOPIC_SPECS that does not exist, with its partitions and "
+        "retention, and waits until each partition has a leader. Existing topics are left as they are; "
+        "one with fewer partitions than its spec fails the command. Exit 1 when the cluster does not answer.",
+    )
+    apply.add_argument(
+        "--bootstrap-servers",
+        default=os.environ.get("CRYPTOFLOW_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        help="host:port[,...] (default: $CRYPTOFLOW_KAFKA_BOOTSTRAP or 127.0.0.1:9092)",
+    )
+    apply.add_argument(
+        "--replication-factor", type=_positive, help="replicas per partition (default: brokers, at most 3)"
+    )
+    apply.add_argument("--min-insync-replicas", type=_positive, help="min.insync.replicas of new topics")
+    apply.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait for the cluster (default 120)"
+    )
+    apply.set_defaults(func=_topics_apply)
     return parser
 
 

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from cryptoflow_contracts.topics import TOPIC_SPECS
+from cryptoflow_contracts.topic_admin import apply_topics
 from cryptoflow_localstack.process import (
     InstallMissingError,
     Service,
@@ -173,8 +173,9 @@ class KafkaBroker(Service):
             _run_async(lambda: _create_topics(self.bootstrap_servers, wanted), timeout)
 
     def create_contract_topics(self) -> None:
-        """Creates every topic of ``cryptoflow_contracts.topics.TOPIC_SPECS`` with its partitions."""
-        self.create_topics(TOPIC_SPECS)
+        """Creates every topic of ``cryptoflow_contracts.topics.TOPIC_SPECS`` with its partitions, as
+        production does (``cryptoflow-contracts topics apply``)."""
+        _run_async(lambda: apply_topics(self.bootstrap_servers), 120.0)
 
     def _prepare(self) -> None:
         self.config_path.write_text(self._server_properties())
