@@ -33,7 +33,8 @@
 -- changed.
 WITH changed AS (
     {changed}
-), bounds AS (
+), bounds AS MATERIALIZED (
+    -- MATERIALIZED: computed once per market (inlined, each reference re-ran the walks row by row).
     -- read_from: the 119th candle before the first changed one; state_from: the 8th (the signal's seed
     -- window needs the MACD line of 8 stored rows); anchor: the one just before it (each absent when the
     -- history is shorter). Each is a short walk along the primary key.
@@ -64,11 +65,12 @@ WITH changed AS (
         OFFSET 0
     ) AS k
     -- The stored state of the 8 candles before the first changed one (an index lookup each, none for
-    -- the other rows).
+    -- the other rows; OFFSET 0 again: flattened, this became a hash join over the whole target table).
     LEFT JOIN LATERAL (
         SELECT s.* FROM {target} AS s
         WHERE k.candle_start >= b.state_from AND k.candle_start < b.first_start
           AND s.market = b.market AND s.{key} = k.key
+        OFFSET 0
     ) AS s ON true
 ), moves AS (
     SELECT s.*,
@@ -79,30 +81,47 @@ WITH changed AS (
                               abs(s.low_price - s.prev_close)) END AS true_range,
            s.candle_start < s.first_start AS stored
     FROM src AS s
-), windows AS (
+), sums AS (
+    -- Running sums (one window pass; exact numeric), so that every fixed window below is a difference
+    -- of two of them instead of a window aggregate of its own.
     SELECT m.*,
-           CASE WHEN count(*) OVER w5 = 5 THEN avg(m.close) OVER w5 END AS ma_5,
-           CASE WHEN count(*) OVER w12 = 12 THEN avg(m.close) OVER w12 END AS sma_12,
-           CASE WHEN count(*) OVER w20 = 20 THEN avg(m.close) OVER w20 END AS ma_20,
-           CASE WHEN count(*) OVER w20 = 20 THEN var_pop(m.close) OVER w20 END AS var_20,
-           CASE WHEN count(*) OVER w26 = 26 THEN avg(m.close) OVER w26 END AS sma_26,
-           count(*) OVER w26 = 26 AS has_26,
-           CASE WHEN count(*) OVER w60 = 60 THEN avg(m.close) OVER w60 END AS ma_60,
-           CASE WHEN count(*) OVER w120 = 120 THEN avg(m.close) OVER w120 END AS ma_120,
-           CASE WHEN count(m.gain) OVER w14 = 14 THEN avg(m.gain) OVER w14 END AS seed_gain,
-           CASE WHEN count(m.loss) OVER w14 = 14 THEN avg(m.loss) OVER w14 END AS seed_loss,
-           CASE WHEN count(m.true_range) OVER w14 = 14 THEN avg(m.true_range) OVER w14 END AS seed_tr,
-           CASE WHEN count(*) OVER w30 = 30 THEN avg(m.volume) OVER w30 END AS avg_volume_30d,
-           CASE WHEN count(*) OVER w30 = 30 THEN var_pop(m.volume) OVER w30 END AS var_volume_30
+           row_number() OVER run AS n,
+           sum(m.close) OVER run AS c1, sum(m.close * m.close) OVER run AS c2,
+           sum(m.volume) OVER run AS v1, sum(m.volume * m.volume) OVER run AS v2,
+           count(m.gain) OVER run AS moves, sum(coalesce(m.gain, 0)) OVER run AS g1,
+           sum(coalesce(m.loss, 0)) OVER run AS l1, sum(coalesce(m.true_range, 0)) OVER run AS t1
     FROM moves AS m
-    WINDOW w5 AS (PARTITION BY m.market ORDER BY m.candle_start ROWS 4 PRECEDING),
-           w12 AS (PARTITION BY m.market ORDER BY m.candle_start ROWS 11 PRECEDING),
-           w14 AS (PARTITION BY m.market ORDER BY m.candle_start ROWS 13 PRECEDING),
-           w20 AS (PARTITION BY m.market ORDER BY m.candle_start ROWS 19 PRECEDING),
-           w26 AS (PARTITION BY m.market ORDER BY m.candle_start ROWS 25 PRECEDING),
-           w30 AS (PARTITION BY m.market ORDER BY m.candle_start ROWS 29 PRECEDING),
-           w60 AS (PARTITION BY m.market ORDER BY m.candle_start ROWS 59 PRECEDING),
-           w120 AS (PARTITION BY m.market ORDER BY m.candle_start ROWS 119 PRECEDING)
+    WINDOW run AS (PARTITION BY m.market ORDER BY m.candle_start ROWS UNBOUNDED PRECEDING)
+), lags AS (
+    -- The sums N rows back (NULL before the first row read: the window then starts at that row).
+    SELECT s.*,
+           coalesce(lag(s.c1, 5) OVER k, 0) AS c1_5, coalesce(lag(s.c1, 12) OVER k, 0) AS c1_12,
+           coalesce(lag(s.c1, 20) OVER k, 0) AS c1_20, coalesce(lag(s.c2, 20) OVER k, 0) AS c2_20,
+           coalesce(lag(s.c1, 26) OVER k, 0) AS c1_26, coalesce(lag(s.c1, 60) OVER k, 0) AS c1_60,
+           coalesce(lag(s.c1, 120) OVER k, 0) AS c1_120,
+           coalesce(lag(s.v1, 30) OVER k, 0) AS v1_30, coalesce(lag(s.v2, 30) OVER k, 0) AS v2_30,
+           coalesce(lag(s.moves, 14) OVER k, 0) AS moves_14, coalesce(lag(s.g1, 14) OVER k, 0) AS g1_14,
+           coalesce(lag(s.l1, 14) OVER k, 0) AS l1_14, coalesce(lag(s.t1, 14) OVER k, 0) AS t1_14
+    FROM sums AS s
+    WINDOW k AS (PARTITION BY s.market ORDER BY s.candle_start)
+), windows AS (
+    -- A row at or after the first changed candle has its 119 predecessors read (or all of them), so
+    -- n >= N there exactly when the market has N candles up to it.
+    SELECT l.*,
+           CASE WHEN l.n >= 5 THEN (l.c1 - l.c1_5) / 5 END AS ma_5,
+           CASE WHEN l.n >= 12 THEN (l.c1 - l.c1_12) / 12 END AS sma_12,
+           CASE WHEN l.n >= 20 THEN (l.c1 - l.c1_20) / 20 END AS ma_20,
+           CASE WHEN l.n >= 20 THEN (20 * (l.c2 - l.c2_20) - (l.c1 - l.c1_20) * (l.c1 - l.c1_20)) / 400 END AS var_20,
+           CASE WHEN l.n >= 26 THEN (l.c1 - l.c1_26) / 26 END AS sma_26,
+           l.n >= 26 AS has_26,
+           CASE WHEN l.n >= 60 THEN (l.c1 - l.c1_60) / 60 END AS ma_60,
+           CASE WHEN l.n >= 120 THEN (l.c1 - l.c1_120) / 120 END AS ma_120,
+           CASE WHEN l.moves - l.moves_14 = 14 THEN (l.g1 - l.g1_14) / 14 END AS seed_gain,
+           CASE WHEN l.moves - l.moves_14 = 14 THEN (l.l1 - l.l1_14) / 14 END AS seed_loss,
+           CASE WHEN l.moves - l.moves_14 = 14 THEN (l.t1 - l.t1_14) / 14 END AS seed_tr,
+           CASE WHEN l.n >= 30 THEN (l.v1 - l.v1_30) / 30 END AS avg_volume_30d,
+           CASE WHEN l.n >= 30 THEN (30 * (l.v2 - l.v2_30) - (l.v1 - l.v1_30) * (l.v1 - l.v1_30)) / 900 END AS var_volume_30
+    FROM lags AS l
 ), smoothed AS (
     -- From the anchor on: the anchor's stored state seeds each recursion (NULL when it had none yet,
     -- and then the recursion seeds itself where TA-Lib does); later rows only move it.
