@@ -68,11 +68,11 @@ DELETE FROM cryptoflow_meta.watermarks WHERE name = 'candles_1m';
 ALTER TABLE mart.candles_1m
     ADD COLUMN trade_count bigint NOT NULL DEFAULT 0,
     ADD COLUMN is_open boolean NOT NULL DEFAULT false;
+-- LIKE ... INCLUDING ALL copies mart.candles_1m's indexes too, among them 0003's index on updated_at, which
+-- readers poll (the 1-minute indicators).
 CREATE TABLE mart.candles_1h (LIKE mart.candles_1m INCLUDING ALL);
--- Readers poll updated_at (the 1-minute indicators); closing open candles scans only the open ones.
-CREATE INDEX candles_1m_updated_at ON mart.candles_1m (updated_at);
+-- Closing open candles scans only the open ones.
 CREATE INDEX candles_1m_open ON mart.candles_1m (candle_start) WHERE is_open;
-CREATE INDEX candles_1h_updated_at ON mart.candles_1h (updated_at);
 CREATE INDEX candles_1h_open ON mart.candles_1h (candle_start) WHERE is_open;
 
 -- Rebuild the 1-minute candles of the given (market, minute start in ms) pairs from lake.trades, then
