@@ -47,6 +47,10 @@ markets=$(curl -fsS "http://127.0.0.1:$CRYPTOFLOW_SIM_PORT/v1/market/all" \
 run cryptoflow-batch backfill --no-progress --markets "$markets" \
   --from "$(date -u -d '120 days ago' +%F)" --to "$(date -u +%F)" >"$LOG_DIR/history.log" 2>&1 \
   || { echo "  history backfill failed; see $LOG_DIR/history.log" >&2; exit 1; }
+# The first 24 h market stats now, not when Airflow's first ticker run comes round (Airflow takes minutes
+# to start on a small machine): one ticker snapshot of every market, then its transforms.
+run cryptoflow-batch el ticker >"$LOG_DIR/first-ticker.log" 2>&1 \
+  || echo "  no first market stats (see $LOG_DIR/first-ticker.log); the ticker DAG will collect them" >&2
 # A first ML model on that history (walk-forward validated, registered, every market scored), so
 # /api/predict/ answers from the start; the ml_train DAG retrains on every indicators update.
 echo "up: first ML model (1d)"
