@@ -39,9 +39,9 @@ def main(argv: list[str]) -> int:
     if argv[:1] in (["init"], ["standalone"]):
         prepare(settings)  # idempotent; `airflow standalone` migrates its database itself
     if argv == ["init"]:
-        return subprocess.run(["airflow", "db", "migrate"], check=False).returncode
+        return subprocess.run(["airflow", "db", "migrate"], check=False).returncode  # noqa: S607 - the image's airflow
     command = ["airflow", *argv] if argv[:1] and argv[0] in COMPONENTS else argv
-    os.execvp(command[0], command)  # the command becomes the process the container signals
+    os.execvp(command[0], command)  # noqa: S606 - the container's own command: it becomes the process signalled
 
 
 if __name__ == "__main__":

@@ -34,8 +34,9 @@ def _expected_candles(trades: list[Any]) -> dict[tuple[str, int], tuple[Any, ...
 
 
 def _candles(kit: Any, table: str = "mart.candles_1m") -> dict[tuple[str, int], tuple[Any, ...]]:
+    # The test's own table name, not input.
     rows = kit.query(
-        f"SELECT market, (extract(epoch FROM candle_start) * 1000)::bigint, opening_price, high_price,"
+        f"SELECT market, (extract(epoch FROM candle_start) * 1000)::bigint, opening_price, high_price,"  # noqa: S608
         f" low_price, trade_price, volume, value, trade_count FROM {table}"
     )
     return {(r[0], r[1]): tuple(r[2:]) for r in rows}

@@ -183,7 +183,7 @@ def plant_marts(dsn: str, *, markets: int, days: int) -> None:
             )
             cursor.executemany(
                 f"""INSERT INTO mart.indicators (market, day, close, {", ".join(names)}, updated_at)
-                    VALUES (%s, %s, %s, {", ".join(["%s"] * len(names))}, now())""",
+                    VALUES (%s, %s, %s, {", ".join(["%s"] * len(names))}, now())""",  # noqa: S608 - column names
                 indicators,
             )
 

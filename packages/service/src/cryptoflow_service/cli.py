@@ -65,7 +65,7 @@ def _exec(argv: list[str]) -> NoReturn:
     """Replace this process (signals then reach the server directly, and its exit code is ours)."""
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, *argv])
+    os.execv(sys.executable, [sys.executable, *argv])  # noqa: S606 - this interpreter, our own argv
 
 
 def _create_token(user: str, email: str) -> int:

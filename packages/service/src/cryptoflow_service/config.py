@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "CRYPTOFLOW_SERVICE_"
-INSECURE_SECRET_KEY = "insecure-development-key-change-me"
+INSECURE_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105 - the dev default production refuses
 
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 _PERIODS |= {"d": 86400, "day": 86400}
@@ -74,9 +74,10 @@ class ServiceSettings(BaseSettings):
     """Slack incoming webhook for every rule with the `slack` channel; empty = the channel is off."""
     slack_timeout_s: float = Field(default=10.0, gt=0)
     alert_max_retries: int = Field(default=5, ge=0)
-    alert_retry_backoff_s: float = Field(default=30.0, ge=0)
-    """First retry delay; each later retry doubles it (plus jitter), capped at `alert_retry_backoff_max_s`."""
-    alert_retry_backoff_max_s: float = Field(default=900.0, ge=0)
+    alert_retry_backoff_s: float = Field(default=30.0, gt=0)
+    """First retry delay's ceiling; each later retry doubles it, capped at `alert_retry_backoff_max_s`; the
+    wait is a uniform draw in [ceiling/2, ceiling] (`cryptoflow_contracts.backoff`, as every package)."""
+    alert_retry_backoff_max_s: float = Field(default=900.0, gt=0)
 
     # --- Analyses -----------------------------------------------------------------------------------------
     minute_markets: CommaList = Field(default_factory=list)

@@ -89,7 +89,7 @@ class UpbitRestClient:
         self.backoff = BackoffPolicy(backoff_base, backoff_cap)  # the workspace's one policy
         self.limits = RateLimiter(rate_per_second, rate_window_s)
         self.stats = ClientStats()
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # noqa: S311 - backoff jitter, not a secret
         # No Origin header, ever: Upbit limits requests that carry one to 1 per 10 s.
         self._http = httpx.AsyncClient(
             base_url=self.base_url,

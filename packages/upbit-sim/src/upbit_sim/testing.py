@@ -39,9 +39,9 @@ class SimProcess:
     def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """Call the admin API (`path` below /admin, e.g. "/stats" or "/faults/drop")."""
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.admin_url}{path}", data=data, method=method)
+        request = urllib.request.Request(f"{self.admin_url}{path}", data=data, method=method)  # noqa: S310
         request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own http:// URL
             return json.loads(response.read())
 
     def stop(self, timeout: float = 10.0) -> int:
@@ -69,7 +69,7 @@ def parse_banner(line: str) -> dict[str, str]:
 def start_sim_process(*args: str, env: dict[str, str] | None = None, timeout: float = 30.0) -> SimProcess:
     """Run `upbit-sim serve --host 127.0.0.1 --port 0 ARGS` and wait for its first stdout line."""
     cmd = [sys.executable, "-m", "upbit_sim", "serve", "--host", "127.0.0.1", "--port", "0", *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})  # noqa: S603
     assert proc.stdout is not None
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]

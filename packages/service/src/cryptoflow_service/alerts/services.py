@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Q
 
+from cryptoflow_contracts.backoff import BackoffPolicy
 from cryptoflow_service.alerts import levels
 from cryptoflow_service.alerts.channels import SENDERS, ChannelError, Message
 from cryptoflow_service.alerts.models import (
@@ -177,10 +177,10 @@ class Attempt:
 
 
 def backoff_s(attempt: int) -> float:
-    """Exponential backoff with jitter: base * 2**(attempt-1) * [1, 1.5), capped."""
+    """The workspace's one backoff policy (`cryptoflow_contracts.backoff`): a uniform draw in [d/2, d],
+    d = min(max, base * 2**(attempt-1))."""
     config = service_config()
-    delay = config.alert_retry_backoff_s * 2.0 ** max(0, attempt - 1) * (1 + random.random() / 2)
-    return min(delay, config.alert_retry_backoff_max_s)
+    return BackoffPolicy(config.alert_retry_backoff_s, config.alert_retry_backoff_max_s).delay(attempt)
 
 
 def _claim(delivery_id: int, now: datetime) -> bool:

@@ -22,8 +22,9 @@ def insert_ignore_returning_ids(
     columns = list(rows[0])
     quote = connection.ops.quote_name
     values = ", ".join("(" + ", ".join(["%s"] * len(columns)) + ")" for _ in rows)
+    # Identifiers quoted by the database backend, values as %s parameters: nothing from a request is spliced.
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(column) for column in columns)}) "
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(column) for column in columns)}) "  # noqa: S608
         f"VALUES {values} ON CONFLICT ON CONSTRAINT {quote(constraint)} DO NOTHING RETURNING id"
     )
     params = [row[column] for row in rows for column in columns]
