@@ -251,7 +251,7 @@ async def test_back_pressure_is_not_idleness(
             connections = ingest.app._connections.values()
             return bool(connections) and all(c.connected for c in connections)
 
-        await kit.wait_for(live, timeout_s=30, what="ingest subscribed")
+        await kit.wait_until(live, within=30, what="ingest subscribed")
         await asyncio.to_thread(kafka_broker.stop)
         try:
             queue = ingest.app._queue
@@ -259,7 +259,7 @@ async def test_back_pressure_is_not_idleness(
             async def full() -> bool:
                 return queue.full()
 
-            await kit.wait_for(full, timeout_s=30, what="the queue filled by back-pressure")
+            await kit.wait_until(full, within=30, what="the queue filled by back-pressure")
             reconnects = ingest.app.reconnects
             # Four idle timeouts with the readers blocked: the old watchdog reconnected about four times.
             loop = asyncio.get_running_loop()

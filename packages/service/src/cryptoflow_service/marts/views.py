@@ -111,6 +111,8 @@ class CandlesView(StrictParams, APIView):
 
 
 class MarketCandlesView(StrictParams, APIView):
+    market_is_resource = True  # the same candles as /api/candles/{market}/
+
     @extend_schema(
         operation_id="candles_by_market",
         summary="Candles of any market: interval 1m or 1h (from archived trades) or 1d",
@@ -123,6 +125,8 @@ class MarketCandlesView(StrictParams, APIView):
 
 
 class ArchivedTradesView(StrictParams, APIView):
+    market_is_resource = True  # one market's trade history
+
     @extend_schema(
         operation_id="archived_trades_list",
         summary="Archived trades of a market (every trade since archiving began), newest first, cursor pages",
