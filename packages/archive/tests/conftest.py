@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from cryptoflow_contracts.records import (
     serialize,
 )
 from cryptoflow_contracts.topics import Topic
+from cryptoflow_localstack.waits import wait_until
 
 PARTITIONS = 6
 T0 = 1_773_278_125_000  # 2026-03-12 01:15:25 UTC
@@ -67,16 +68,6 @@ def trades_for(markets: Iterable[str], per_market: int, *, first_ts: int = T0) -
                       price=f"{1000 + i % 97}.{m}5", volume=f"0.{i:08d}1")
             )  # fmt: skip
     return out
-
-
-async def wait_until(
-    check: Callable[[], Awaitable[bool]], *, within: float, what: str, interval: float = 0.1
-) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {within:.0f} s waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 def query(dsn: str, statement: str, params: Any = None) -> list[tuple[Any, ...]]:
