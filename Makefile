@@ -1,6 +1,6 @@
 # The two commands a new user needs: `make up` runs the whole system, `make test` runs every test.
 # Both install what they need first (scripts/bootstrap.sh).
-.PHONY: up down status test bootstrap lint chaos images compose-check
+.PHONY: up down status test bootstrap lint chaos images compose-check compose-cluster-check
 
 up:
 	bash scripts/up.sh
@@ -21,6 +21,9 @@ images:
 # Every image, then the Compose stack with the simulator, checked end to end and removed.
 compose-check:
 	bash scripts/compose-check.sh
+
+compose-cluster-check:
+	bash scripts/compose-cluster-check.sh
 
 bootstrap:
 	bash scripts/bootstrap.sh

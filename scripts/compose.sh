@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # podman-compose with deploy/compose/compose.yaml, on this kind of machine (podman 4.3, no systemd):
-#   scripts/compose.sh up                       # every service, in dependency order (see below)
+#   scripts/compose.sh up [SERVICE...]          # every service (or those), in dependency order (see below)
 #   scripts/compose.sh ARGS...                  # anything else goes to podman-compose as it is
 # Why `up` is ours: podman runs HEALTHCHECKs only from systemd timers, which this machine lacks;
 # podman-compose ignores `condition: service_healthy` with a podman older than 4.6, takes
@@ -73,12 +73,14 @@ if [[ "${1:-}" == up && "$CONTAINER" == docker ]]; then
   compose up -d "$@"
 elif [[ "${1:-}" == up ]]; then
   # Every container created first (`--no-deps`: no `--requires` links), then each started once its
-  # dependencies meet their conditions, in dependency order.
+  # dependencies meet their conditions, in dependency order. `up SERVICE...` does that for those only.
+  shift
   profiles=$( (grep -hs '^COMPOSE_PROFILES=' "$env_file" || true) | tail -n 1 | cut -d= -f2-)
   profiles=${COMPOSE_PROFILES:-$profiles}
-  compose up --no-start --no-deps >/dev/null
+  compose up --no-start --no-deps "$@" >/dev/null
   # The list on fd 3: podman reads standard input.
   while read -r service deps <&3; do
+    (($#)) && [[ " $* " != *" $service "* ]] && continue
     for dep in $deps; do wait_dependency "${dep%%:*}" "${dep#*:}"; done
     podman start "$(compose_container "$project" "$service")" </dev/null >/dev/null 2>/dev/null
   done 3< <(uv run --no-sync python scripts/lib/compose-order.py deploy/compose/compose.yaml "$profiles")

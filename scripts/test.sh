@@ -58,6 +58,11 @@ if ! bash scripts/compose-check.sh; then
   failed+=("compose-check")
 fi
 
+step "compose cluster profile: three brokers, RF 3, min.insync.replicas=2, a broker SIGKILLed, nothing lost"
+if ! bash scripts/compose-cluster-check.sh; then
+  failed+=("compose-cluster-check")
+fi
+
 summary_ok=0
 python3 scripts/summarize-junit.py "$results" || summary_ok=$?
 if ((${#failed[@]})) || ((summary_ok)); then

@@ -8,7 +8,7 @@
    Incremental cost should follow the new rows (flat across sizes); the full build follows the table.
 
     uv run --package cryptoflow-batch python packages/batch/bench/bench_batch.py [--sizes 1000000,3000000]
-        [--markets 700] [--dsn postgresql://...]   # without --dsn a throwaway PostgreSQL is started
+        [--markets 700] [--skip-el] [--skip-tickers] [--dsn postgresql://...]  # no --dsn: throwaway PG
 
 Synthetic lake rows are generated inside PostgreSQL (generate_series), with the same payload shape as
 Upbit's; the EL part uses the real simulator.
@@ -146,11 +146,16 @@ def grow(
 
 
 def grow_lake(
-    conn: psycopg.Connection, *, intervals: tuple[int, int], days: tuple[int, int], markets: int
+    conn: psycopg.Connection,
+    *,
+    intervals: tuple[int, int],
+    days: tuple[int, int],
+    markets: int,
+    tickers: bool = True,
 ) -> None:
-    """Append (start, count) 10-minute ticker intervals and (start, count) candle days."""
+    """Append (start, count) candle days and, with `tickers`, (start, count) 10-minute ticker intervals."""
     for sql, table, (start, count), step in (
-        (TICKER_ROWS_SQL, "lake.ticker", intervals, "10m"),
+        *([(TICKER_ROWS_SQL, "lake.ticker", intervals, "10m")] if tickers else []),
         (CANDLE_ROWS_SQL, "lake.candles", days, "1d"),
     ):
         grow(conn, sql=sql, table=table, start=start, count=count, markets=markets, step=step)
@@ -164,8 +169,10 @@ def timed(label: str, fn: Callable[[], TransformResult]) -> float:
     return seconds
 
 
-def bench_transforms(admin_dsn: str, sizes: list[int], markets: int) -> None:
+def bench_transforms(admin_dsn: str, sizes: list[int], markets: int, *, tickers: bool = True) -> None:
     print(f"\n== transforms ({markets} markets); lake sizes {', '.join(f'{s:,}' for s in sizes)} rows")
+    # Without tickers only lake.candles grows: the daily candle and indicator figures in half the time.
+    stats = [("market_stats_24h", MARKET_STATS_24H)] if tickers else []
     dsn = fresh_database(admin_dsn, "bench_transforms")
     ticker_intervals = candle_days = 0
     with db.connect(dsn) as conn:
@@ -179,22 +186,28 @@ def bench_transforms(admin_dsn: str, sizes: list[int], markets: int) -> None:
                 intervals=(ticker_intervals, new_intervals),
                 days=(candle_days, new_days),
                 markets=markets,
+                tickers=tickers,
             )
             ticker_intervals, candle_days = t_target, c_target
             conn.execute("ANALYZE")
             print(f"  (generated in {time.perf_counter() - started:.0f} s)")
             # Build the marts over everything new (first size: from scratch; later: the growth).
-            timed("market_stats_24h over all new rows", lambda: run_transform(conn, MARKET_STATS_24H))
-            timed("candles_1d over all new rows", lambda: run_transform(conn, CANDLES_1D))
-            timed("indicators over all new rows", lambda: run_transform(conn, INDICATORS))
+            for name, transform in (*stats, ("candles_1d", CANDLES_1D), ("indicators", INDICATORS)):
+                timed(f"{name} over all new rows", functools.partial(run_transform, conn, transform))
             # One more 10-minute interval / one more day, INCREMENTAL_RUNS times: the incremental cost.
             incremental: dict[str, list[float]] = {}
             for _ in range(INCREMENTAL_RUNS):
-                grow_lake(conn, intervals=(ticker_intervals, 1), days=(candle_days, 1), markets=markets)
+                grow_lake(
+                    conn,
+                    intervals=(ticker_intervals, 1),
+                    days=(candle_days, 1),
+                    markets=markets,
+                    tickers=tickers,
+                )
                 ticker_intervals += 1
                 candle_days += 1
                 for label, transform in (
-                    (f"market_stats_24h incremental ({markets} new rows)", MARKET_STATS_24H),
+                    *((f"{name} incremental ({markets} new rows)", t) for name, t in stats),
                     (f"candles_1d incremental ({markets} new rows)", CANDLES_1D),
                     (f"indicators incremental ({markets} new days)", INDICATORS),
                 ):
@@ -203,7 +216,8 @@ def bench_transforms(admin_dsn: str, sizes: list[int], markets: int) -> None:
                     )
             for label, seconds in incremental.items():
                 print(f"  {label}: median {statistics.median(seconds):.3f} s of {len(seconds)} runs")
-            timed("market_stats_24h with nothing new", lambda: run_transform(conn, MARKET_STATS_24H))
+            if tickers:
+                timed("market_stats_24h with nothing new", lambda: run_transform(conn, MARKET_STATS_24H))
 
 
 def main() -> int:
@@ -214,12 +228,16 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000000,3000000", help="lake rows per table, comma-separated")
     parser.add_argument("--skip-el", action="store_true")
     parser.add_argument("--skip-transforms", action="store_true")
+    parser.add_argument(
+        "--skip-tickers", action="store_true", help="grow lake.candles only (daily candles and indicators)"
+    )
     args = parser.parse_args()
     with postgres(args.dsn) as admin_dsn:
         if not args.skip_el:
             bench_el(admin_dsn, args.markets, args.runs)
         if not args.skip_transforms:
-            bench_transforms(admin_dsn, [int(s) for s in args.sizes.split(",")], args.markets)
+            sizes = [int(s) for s in args.sizes.split(",")]
+            bench_transforms(admin_dsn, sizes, args.markets, tickers=not args.skip_tickers)
     return 0
 
 
