@@ -178,7 +178,8 @@ def bench_transforms(admin_dsn: str, sizes: list[int], markets: int, *, tickers:
     with db.connect(dsn) as conn:
         for size in sizes:
             t_target, c_target = size // markets, size // markets
-            print(f"\n-- lake.ticker {t_target * markets:,} rows, lake.candles {c_target * markets:,} rows")
+            ticker_rows = f"lake.ticker {t_target * markets:,} rows, " if tickers else ""
+            print(f"\n-- {ticker_rows}lake.candles {c_target * markets:,} rows")
             started = time.perf_counter()
             new_intervals, new_days = t_target - ticker_intervals, c_target - candle_days
             grow_lake(
