@@ -3,7 +3,8 @@
 # the stack up with the `sim` profile on its own host ports (18000, 18081, ...; nothing clashes with
 # `make up`), waits for health, then proves through the published ports that
 #   - live prices arrive (/api/realtime-price/: upbit-sim -> ingest -> Kafka -> stream-sink -> Redis -> API),
-#   - the Airflow API answers, and its first ticker run fills the marts (/api/market-stats/),
+#   - the Airflow API refuses anonymous requests and answers its admin, whose first triggered ticker run
+#     fills the marts (/api/market-stats/); the API's pipeline-health page reads Airflow and ingest,
 #   - Celery Beat fires and the worker runs what it sent;
 # then removes the stack with its volumes. Prints the timings.
 #   scripts/compose-check.sh [--no-build]      # --no-build: use the images already built
@@ -24,6 +25,7 @@ CRYPTOFLOW_KAFKA_IMAGE=$KAFKA_IMAGE
 CRYPTOFLOW_POSTGRES_IMAGE=$POSTGRES_IMAGE
 CRYPTOFLOW_REDIS_IMAGE=$REDIS_IMAGE
 CRYPTOFLOW_SERVICE_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
+CRYPTOFLOW_AIRFLOW_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
 CRYPTOFLOW_UPBIT_WS_URL=ws://upbit-sim:8765/websocket/v1
 CRYPTOFLOW_UPBIT_REST_URL=http://upbit-sim:8765
 CRYPTOFLOW_SIM_MARKETS=10
@@ -122,11 +124,20 @@ wait_for "the Airflow API" 600 http_ok "http://127.0.0.1:$airflow_port/api/v2/mo
 # The ticker EL runs every 10 minutes; the first run is triggered through the API rather than waited for
 # (market_stats_24h follows it through its Asset).
 trigger_ticker_run() {
-  python3 - "http://127.0.0.1:$airflow_port" <<'EOF'
-import json, sys, urllib.request
-base = sys.argv[1]
+  python3 - "http://127.0.0.1:$airflow_port" "$(sed -n 's/^CRYPTOFLOW_AIRFLOW_PASSWORD=//p' "$CRYPTOFLOW_COMPOSE_ENV_FILE")" <<'EOF'
+import json, sys, urllib.error, urllib.request
+base, password = sys.argv[1:]
 try:
-    token = json.load(urllib.request.urlopen(f"{base}/auth/token", timeout=60))["access_token"]
+    urllib.request.urlopen(f"{base}/api/v2/dags", timeout=60)
+    sys.exit("compose-check: Airflow's API answered an anonymous request")
+except urllib.error.HTTPError as exc:
+    if exc.code not in (401, 403):
+        raise
+try:
+    login = urllib.request.Request(
+        f"{base}/auth/token", data=json.dumps({"username": "admin", "password": password}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST")
+    token = json.load(urllib.request.urlopen(login, timeout=60))["access_token"]
     request = urllib.request.Request(
         f"{base}/api/v2/dags/upbit_ticker_el/dagRuns", data=json.dumps({"logical_date": None}).encode(),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}, method="POST")
@@ -140,6 +151,9 @@ EOF
 wait_for "a triggered ticker run" 300 trigger_ticker_run
 wait_for "market stats" 600 http_ok "http://127.0.0.1:$api_port/api/market-stats/" "len(rows) > 0"
 timings[first market stat]=$((SECONDS - up_start))
+# The dashboard's pipeline health logs in to Airflow server-side and reads every DAG's newest run.
+wait_for "pipeline health reading Airflow" 120 http_ok "http://127.0.0.1:$api_port/api/pipeline-health/" \
+  "d['airflow']['error'] is None and len(d['airflow']['dags']) > 0 and d['processes'][0]['error'] is None"
 
 beat_fired() {
   "$CONTAINER" logs "$(container celery-beat)" 2>&1 | grep -q "Sending due task" \
