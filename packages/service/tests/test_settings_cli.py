@@ -42,6 +42,28 @@ def test_production_refuses_the_insecure_default_secret() -> None:
     assert run_python(SETUP, CRYPTOFLOW_SERVICE_SECRET_KEY="x" * 40).stdout.strip() == "started"
 
 
+def test_production_refuses_no_hosts_and_debug_beyond_loopback() -> None:
+    secret = {"CRYPTOFLOW_SERVICE_SECRET_KEY": "x" * 40}
+    empty = run_python(SETUP, **secret, CRYPTOFLOW_SERVICE_ALLOWED_HOSTS="")
+    assert empty.returncode != 0
+    assert "CRYPTOFLOW_SERVICE_ALLOWED_HOSTS is empty" in empty.stderr
+    exposed = run_python(
+        SETUP,
+        **secret,
+        CRYPTOFLOW_SERVICE_DEBUG="1",
+        CRYPTOFLOW_SERVICE_ALLOWED_HOSTS="api.example.com,localhost",
+    )
+    assert exposed.returncode != 0
+    assert "DEBUG shows stack traces" in exposed.stderr
+    assert "(api.example.com)" in exposed.stderr
+    loopback = run_python(
+        SETUP, CRYPTOFLOW_SERVICE_DEBUG="1", CRYPTOFLOW_SERVICE_ALLOWED_HOSTS="localhost,[::1]"
+    )
+    assert loopback.stdout.strip() == "started", loopback.stderr
+    public = run_python(SETUP, **secret, CRYPTOFLOW_SERVICE_ALLOWED_HOSTS="api.example.com")
+    assert public.stdout.strip() == "started", public.stderr
+
+
 def test_a_malformed_variable_is_named() -> None:
     result = run_python(SETUP, CRYPTOFLOW_SERVICE_DEBUG="1", CRYPTOFLOW_SERVICE_SMTP_PORT="twenty-five")
     assert result.returncode != 0

@@ -31,6 +31,8 @@ def parse_rate(rate: str) -> tuple[int, int] | None:
     return int(count), _PERIODS[period]
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+
 CommaList = Annotated[list[str], NoDecode]
 """A list written as `a,b,c` in the environment (JSON is not needed for a list of names)."""
 
@@ -129,6 +131,10 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _upper_markets(cls, value: list[str]) -> list[str]:
         return [market.upper() for market in value]
+
+    def exposed_hosts(self) -> list[str]:
+        """The allowed hosts that are not this machine's loopback names (where DEBUG would be seen)."""
+        return [host for host in self.allowed_hosts if host not in LOOPBACK_HOSTS]
 
     def insecure_secret(self) -> bool:
         """True for the development default or a key too short to sign anything safely."""

@@ -1,6 +1,8 @@
 """Django settings, built from one `ServiceSettings` read of the environment (`cryptoflow_service.config`).
 
-Production (`CRYPTOFLOW_SERVICE_DEBUG` off, the default) refuses to start with the development secret key.
+Production (`CRYPTOFLOW_SERVICE_DEBUG` off, the default) refuses to start with the development secret key
+or without allowed hosts; DEBUG (stack traces and settings on every error page) is refused unless every
+allowed host is a loopback name.
 """
 
 from __future__ import annotations
@@ -30,6 +32,18 @@ if not CRYPTOFLOW_SERVICE.debug and CRYPTOFLOW_SERVICE.insecure_secret():
         f"{ENV_PREFIX}SECRET_KEY is unset, the development default, or shorter than 32 characters; "
         f"production ({ENV_PREFIX}DEBUG off) refuses to start with it. Set a long random value, e.g. "
         "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+    )
+
+if not CRYPTOFLOW_SERVICE.debug and not CRYPTOFLOW_SERVICE.allowed_hosts:
+    raise ImproperlyConfigured(
+        f"{ENV_PREFIX}ALLOWED_HOSTS is empty: production would refuse every request. List the host names "
+        "the API answers to, e.g. `api.example.com,127.0.0.1`."
+    )
+if CRYPTOFLOW_SERVICE.debug and (exposed := CRYPTOFLOW_SERVICE.exposed_hosts()):
+    raise ImproperlyConfigured(
+        f"{ENV_PREFIX}DEBUG shows stack traces and settings to whoever reaches the API, so it is refused "
+        f"with allowed hosts beyond loopback ({', '.join(exposed)}): turn DEBUG off, or keep "
+        f"{ENV_PREFIX}ALLOWED_HOSTS to 127.0.0.1, localhost and [::1]."
     )
 
 BASE_DIR = Path(__file__).resolve().parent
