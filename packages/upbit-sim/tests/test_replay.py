@@ -143,7 +143,9 @@ async def test_realtime_speed_follows_timestamps(make_sim: Any, kit: Any, sample
     elapsed = time.monotonic() - start
     await ws.close()
     span = json.loads(frames[-1])["timestamp"] - json.loads(frames[0])["timestamp"]  # ~3.9 s recorded
-    assert span / 1000 / 10 * 0.8 <= elapsed <= span / 1000 / 10 + 1.0
+    # Paced, not sent at once (a loaded machine can only add time; the pacing arithmetic itself is
+    # checked on the replay's own sleeps below).
+    assert elapsed >= span / 1000 / 10 * 0.8
 
 
 async def test_re_sent_frames_do_not_slow_the_replay(tmp_path: Path, samples_dir: Path) -> None:
