@@ -15,67 +15,44 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import Annotated, Any, cast, get_args, get_origin
 
 import redis
+from pydantic import BaseModel
 from redis.client import Pipeline
 from redis.commands.core import Script
 
+from cryptoflow_contracts.records import OrderbookUnit, TickerRecord, TradeRecord
 from cryptoflow_contracts.redis_keys import MARKETS_KEY, orderbook_key, ticker_key, trades_key
 from cryptoflow_service.common.fields import DECIMAL_STRING_PATTERN, decimal_string
 from cryptoflow_service.common.markets import quote_of
 from cryptoflow_service.common.redis import get_redis
 from cryptoflow_service.common.timeutils import now_ms
 
-TICKER_DECIMALS = frozenset(
-    {
-        "opening_price",
-        "high_price",
-        "low_price",
-        "trade_price",
-        "prev_closing_price",
-        "change_price",
-        "signed_change_price",
-        "change_rate",
-        "signed_change_rate",
-        "trade_volume",
-        "acc_trade_volume",
-        "acc_trade_price",
-        "acc_trade_volume_24h",
-        "acc_trade_price_24h",
-        "acc_ask_volume",
-        "acc_bid_volume",
-        "highest_52_week_price",
-        "lowest_52_week_price",
-    }
-)
-TICKER_TEXTS = frozenset(
-    {
-        "change",
-        "side",
-        "highest_52_week_date",
-        "lowest_52_week_date",
-        "market_state",
-        "delisting_date",
-        "stream_type",
-        "source",
-    }
-)
-TRADE_DECIMALS = frozenset(
-    {
-        "price",
-        "volume",
-        "prev_closing_price",
-        "change_price",
-        "best_ask_price",
-        "best_ask_size",
-        "best_bid_price",
-        "best_bid_size",
-    }
-)
-TRADE_TEXTS = frozenset({"side", "change", "stream_type", "source"})
-TIMES = frozenset({"trade_timestamp", "timestamp", "received_ms"})
-UNIT_DECIMALS = ("ask_price", "ask_size", "bid_price", "bid_size")
+
+def _types(annotation: Any) -> set[Any]:
+    """The bare types of a field annotation: `DecimalStr | None` -> {Decimal, NoneType}."""
+    if get_origin(annotation) is Annotated:
+        return _types(get_args(annotation)[0])
+    args = get_args(annotation)
+    return {t for arg in args for t in _types(arg)} if args else {annotation}
+
+
+def _fields(model: type[BaseModel], *, of: type) -> frozenset[str]:
+    """The fields of a contracts record whose type, optional or not, is `of`."""
+    return frozenset(name for name, field in model.model_fields.items() if of in _types(field.annotation))
+
+
+# The field lists come from the contracts' records, as the sink writes them: a field added there is
+# served here with its type's formatting, without a second list to keep in step.
+_SHAPED_APART = frozenset({"kind", "market", "units", "sequential_id"})
+TICKER_DECIMALS = _fields(TickerRecord, of=Decimal)
+TRADE_DECIMALS = _fields(TradeRecord, of=Decimal)
+TIMES = (_fields(TickerRecord, of=int) | _fields(TradeRecord, of=int)) - _SHAPED_APART
+"""The UTC-millisecond fields: every integer but the trade id."""
+TICKER_TEXTS = frozenset(TickerRecord.model_fields) - TICKER_DECIMALS - TIMES - _SHAPED_APART
+TRADE_TEXTS = frozenset(TradeRecord.model_fields) - TRADE_DECIMALS - TIMES - _SHAPED_APART
+UNIT_DECIMALS = tuple(sorted(OrderbookUnit.model_fields))
 _PLAIN_DECIMAL = re.compile(DECIMAL_STRING_PATTERN)
 
 
