@@ -153,8 +153,9 @@ def query(batch_dsn: str) -> Callable[..., list[tuple[Any, ...]]]:
 
 
 @pytest.fixture(scope="session")
-def airflow_env(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Airflow configured for this session (PostgreSQL metadata DB, our dags folder) and migrated."""
+def airflow_env(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Airflow configured for this session (PostgreSQL metadata DB, our dags folder) and migrated; its
+    connections are closed before the server stops (else SQLAlchemy's exit handler reports them)."""
     home = tmp_path_factory.mktemp("airflow")
     url = sqlalchemy_url(postgres_server.create_database("airflow_meta"))
     env = {
@@ -171,7 +172,10 @@ def airflow_env(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPa
     from airflow.utils.db import upgradedb  # noqa: PLC0415  # only now: Airflow reads env on import
 
     upgradedb()
-    return home
+    yield home
+    from airflow import settings  # noqa: PLC0415
+
+    settings.dispose_orm()
 
 
 @pytest.fixture(scope="session")

@@ -131,3 +131,12 @@ def test_cli_user_errors_are_one_line_and_exit_2(batch_env: str, capsys: pytest.
         assert captured.err.startswith(start), captured.err
         assert captured.err.count("\n") == 1, captured.err
         assert "Traceback" not in captured.err
+
+
+def test_the_container_entrypoint_runs_airflow_roles_and_any_other_command() -> None:
+    from cryptoflow_batch.container import command_for  # noqa: PLC0415
+
+    assert command_for(["scheduler"]) == ["airflow", "scheduler"]
+    assert command_for(["api-server", "--port", "8080"]) == ["airflow", "api-server", "--port", "8080"]
+    assert command_for(["cryptoflow-batch", "el", "ticker"]) == ["cryptoflow-batch", "el", "ticker"]
+    assert command_for(["airflow", "dags", "list"]) == ["airflow", "dags", "list"]

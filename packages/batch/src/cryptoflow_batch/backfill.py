@@ -21,7 +21,7 @@ from cryptoflow_batch.db import connect_async
 from cryptoflow_batch.el import make_client
 from cryptoflow_batch.lake import RunInterval, ensure_partitions, insert_candles
 from cryptoflow_batch.settings import BatchSettings
-from cryptoflow_batch.transforms import LAKE_CANDLES, lock_for_load_async
+from cryptoflow_batch.transforms import LAKE_CANDLES, lock_for_load
 from cryptoflow_upbit_client import CandleUnit, UpbitRestClient
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ async def _backfill_market(
         oldest = page.oldest
         next_to = request.start if oldest is None or oldest <= request.start else oldest
         async with conn.transaction():
-            await lock_for_load_async(conn, LAKE_CANDLES)
+            await lock_for_load(conn, LAKE_CANDLES)
             stored = await insert_candles(
                 conn,
                 endpoint=request.unit.name,

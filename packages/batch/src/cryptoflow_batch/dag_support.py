@@ -1,5 +1,5 @@
-"""What the DAG files share: Assets, start date, retry policy, the checks each DAG runs, and the
-Asset-triggered transform DAG.
+"""What the DAG files share: Assets, start date, retry policy, the checks each DAG runs, and the two DAG
+factories (the Asset-triggered transform DAG and the candle extract-load DAG).
 
 Imported at DAG parse time, so it stays cheap: Airflow's SDK and the standard library only.
 Reading an environment variable is the only outside input (no files, network or database).
@@ -146,3 +146,58 @@ def asset_transform_dag(
             check.override(task_id=f"check_{name}")(name, result)
 
     return build()
+
+
+def candles_dag(
+    *,
+    dag_id: str,
+    unit: str,
+    cron: str,
+    interval: dt.timedelta,
+    transform: str | None,
+    mart: Asset | None,
+    doc_md: str,
+) -> DAG:
+    """A DAG on `cron` that extract-loads the closed `unit` candles of its interval into `lake.candles`,
+    runs the candle checks on them, then the transform `transform` into `mart` (none: the lake rows are
+    the product)."""
+
+    @dag(
+        dag_id=dag_id,
+        schedule=CronTriggerTimetable(cron, timezone="UTC", interval=interval),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=default_args(),
+        tags=TAGS,
+        doc_md=doc_md,
+    )
+    def candles() -> None:
+        @task
+        def extract_load() -> dict[str, Any]:
+            from cryptoflow_batch.jobs import candles_el_job  # noqa: PLC0415  # not at parse time
+
+            return candles_el_job(unit, *run_interval())
+
+        @task
+        def check(name: str, loaded: Any) -> None:  # loaded: extract_load's summary (an XComArg when wired)
+            from cryptoflow_batch.jobs import candles_check_job  # noqa: PLC0415
+
+            start, end, _ = run_interval()
+            with fail_without_retry_on_bad_data():
+                candles_check_job(
+                    name, unit=unit, interval_start=start, interval_end=end, markets=loaded["markets"]
+                )
+
+        @task(outlets=[LAKE_CANDLES] if mart is None else [LAKE_CANDLES, mart])
+        def to_mart() -> dict[str, Any] | None:
+            from cryptoflow_batch.jobs import transform_job  # noqa: PLC0415
+
+            # Without a transform the checked lake rows are the product (the exchange's reference).
+            return None if transform is None else transform_job(transform)
+
+        loaded = extract_load()
+        checks = [check.override(task_id=f"check_{name}")(name, loaded) for name in CANDLE_CHECKS]
+        checks >> to_mart()
+
+    return candles()

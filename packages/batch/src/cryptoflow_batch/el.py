@@ -23,7 +23,7 @@ from cryptoflow_batch.lake import (
     insert_tickers,
 )
 from cryptoflow_batch.settings import BatchSettings
-from cryptoflow_batch.transforms import LAKE_CANDLES, LAKE_MARKETS, LAKE_TICKER, lock_for_load_async
+from cryptoflow_batch.transforms import LAKE_CANDLES, LAKE_MARKETS, LAKE_TICKER, lock_for_load
 from cryptoflow_contracts.markets import quote_of
 from cryptoflow_upbit_client import CandleUnit, RestResponse, UpbitRestClient
 
@@ -97,7 +97,7 @@ async def ticker_el(
         for table in (LAKE_MARKETS, LAKE_TICKER):
             await ensure_partitions(conn, table, interval.start, interval.start)
         async with conn.transaction():
-            await lock_for_load_async(conn, LAKE_MARKETS, LAKE_TICKER)
+            await lock_for_load(conn, LAKE_MARKETS, LAKE_TICKER)
             market_rows = await insert_markets(conn, listing, interval, quotes)
             ticker_rows = 0
             for response in responses:
@@ -180,7 +180,7 @@ async def candles_el(
             conn, LAKE_CANDLES, interval.start, interval.end - dt.timedelta(microseconds=1)
         )
         async with conn.transaction():
-            await lock_for_load_async(conn, LAKE_CANDLES)
+            await lock_for_load(conn, LAKE_CANDLES)
             for market, response in pages:
                 fetched += len(response.json())
                 stored += await insert_candles(

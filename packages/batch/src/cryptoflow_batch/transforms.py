@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from cryptoflow_batch.db import connect
 from cryptoflow_batch.sql import load_sql
 
 log = logging.getLogger(__name__)
@@ -124,13 +123,8 @@ class TransformResult:
         return self.hi > self.lo
 
 
-def lock_for_load(conn: psycopg.Connection, *tables: LakeTable) -> None:
+async def lock_for_load(conn: psycopg.AsyncConnection, *tables: LakeTable) -> None:
     """Take the shared load lock of each lake table for the current transaction (see the module doc)."""
-    for table in tables:
-        conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", (table.lock_key,))
-
-
-async def lock_for_load_async(conn: psycopg.AsyncConnection, *tables: LakeTable) -> None:
     for table in tables:
         await conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", (table.lock_key,))
 
@@ -198,8 +192,3 @@ def run_transform(conn: psycopg.Connection, transform: Transform) -> TransformRe
         "transform %s: ingest_seq (%d, %d], %d rows changed in %.3fs", transform.name, lo, hi, rows, seconds
     )
     return TransformResult(transform.name, lo, hi, rows, seconds)
-
-
-def run_transform_by_name(dsn: str, name: str) -> TransformResult:
-    with connect(dsn) as conn:
-        return run_transform(conn, TRANSFORMS[name])

@@ -1,5 +1,5 @@
-#!/usr/bin/env python
-"""Entrypoint of the cryptoflow-batch image (target ``batch`` of ``deploy/Dockerfile``).
+"""Entrypoint of the cryptoflow-batch image (target ``batch`` of ``deploy/Dockerfile``), installed as the
+command ``cryptoflow-batch-container``.
 
     init            create the databases when missing, apply the lake/mart migrations and
                     ``airflow db migrate``, then exit
@@ -27,12 +27,17 @@ from cryptoflow_batch.settings import SettingsError, load_settings
 COMPONENTS = {"standalone", "api-server", "scheduler", "dag-processor", "triggerer"}
 
 
+def command_for(argv: list[str]) -> list[str]:
+    """What the container runs: an Airflow component for a role name, else the arguments as given."""
+    return ["airflow", *argv] if argv[:1] and argv[0] in COMPONENTS else argv
+
+
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"docker-entrypoint: {exc}", file=sys.stderr)
+        print(f"cryptoflow-batch-container: {exc}", file=sys.stderr)
         return 2
     for key, value in airflow_env(settings).items():
         os.environ.setdefault(key, value)
@@ -40,9 +45,13 @@ def main(argv: list[str]) -> int:
         prepare(settings)  # idempotent; `airflow standalone` migrates its database itself
     if argv == ["init"]:
         return subprocess.run(["airflow", "db", "migrate"], check=False).returncode  # noqa: S607 - the image's airflow
-    command = ["airflow", *argv] if argv[:1] and argv[0] in COMPONENTS else argv
+    command = command_for(argv or ["standalone"])
     os.execvp(command[0], command)  # noqa: S606 - the container's own command: it becomes the process signalled
 
 
-if __name__ == "__main__":
+def run() -> None:
     sys.exit(main(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    run()
