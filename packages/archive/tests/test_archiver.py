@@ -158,7 +158,9 @@ async def test_postgres_restart_mid_stream_loses_and_repeats_nothing(
         await kit.wait_until(retrying, within=30, what="the archiver to retry PostgreSQL")
         committed = await kit.committed()
         await asyncio.to_thread(postgres_server.start)
-        assert kit.count() == committed  # nothing committed that was not archived
+        # Nothing committed that was not archived (the retry may archive its batch as soon as the server
+        # is back, before committing it: archived can run ahead of committed, never behind).
+        assert committed <= kit.count()
         await kit.wait_archived(len(trades), within=90)
         await kit.wait_committed(within=60)
     assert set(kit.archived()) == {(t.market, t.sequential_id) for t in trades}

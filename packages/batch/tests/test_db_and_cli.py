@@ -32,6 +32,7 @@ def test_upgrade_is_idempotent_and_refuses_edited_history(postgres_db: str) -> N
             "0003_indicators",
             "0004_trades",
             "0005_ml",
+            "0006_candles_from_index",
         ]
     )
     assert db.upgrade(postgres_db) == []
