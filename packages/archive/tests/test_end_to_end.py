@@ -67,6 +67,25 @@ async def _ingest(settings: IngestSettings) -> AsyncIterator[IngestApp]:
             assert await asyncio.wait_for(task, 30) == 0
 
 
+async def _exchange_minute_candles(
+    sim: SimProcess, markets: list[str], first_minute: dt.datetime, now_minute: dt.datetime
+) -> dict[tuple[str, dt.datetime], tuple[Any, ...]]:
+    """The exchange's REST minute candles in [first_minute, now_minute), fetched through the paced client
+    (ingest's backfill shares the exchange's budget: a bare loop of requests draws 429)."""
+    async with UpbitRestClient(sim.rest_url) as client:
+        candles = {market: (await client.candles_minutes(1, market)).json() for market in markets}
+    theirs = {}
+    for market in markets:
+        for c in candles[market]:
+            start = dt.datetime.fromisoformat(c["candle_date_time_utc"]).replace(tzinfo=dt.UTC)
+            if first_minute <= start < now_minute:
+                theirs[(market, start)] = (
+                    c["opening_price"], c["high_price"], c["low_price"], c["trade_price"],
+                    c["candle_acc_trade_volume"], c["candle_acc_trade_price"],
+                )  # fmt: skip
+    return theirs
+
+
 async def test_every_simulated_trade_archived_once_and_candles_equal_the_exchanges(
     sim: SimProcess, kafka_broker: Any, kafka_topic_prefix: str, kit: Any, tmp_path: Path
 ) -> None:
@@ -147,17 +166,7 @@ async def test_every_simulated_trade_archived_once_and_candles_equal_the_exchang
     }
     first = min(row[0] for row in expected.values())
     first_minute = dt.datetime.fromtimestamp(first // 60_000 * 60, dt.UTC)
-    theirs = {}
-    async with UpbitRestClient(sim.rest_url) as client:  # paced to the exchange's budget, as any caller must be
-        candles = {market: (await client.candles_minutes(1, market)).json() for market in markets}
-    for market in markets:
-        for c in candles[market]:
-            start = dt.datetime.fromisoformat(c["candle_date_time_utc"]).replace(tzinfo=dt.UTC)
-            if first_minute <= start < now_minute:
-                theirs[(market, start)] = (
-                    c["opening_price"], c["high_price"], c["low_price"], c["trade_price"],
-                    c["candle_acc_trade_volume"], c["candle_acc_trade_price"],
-                )  # fmt: skip
+    theirs = await _exchange_minute_candles(sim, markets, first_minute, now_minute)
     assert len(theirs) >= MARKETS
     assert {k: tuple(Decimal(str(v)) for v in row) for k, row in theirs.items()} == {
         k: v for k, v in ours.items() if k in theirs
