@@ -17,6 +17,7 @@ mkdir -p "$check_dir"
 export CRYPTOFLOW_COMPOSE_ENV_FILE="$check_dir/.env" CRYPTOFLOW_COMPOSE_PROJECT=cryptoflow-check
 api_port=${CRYPTOFLOW_CHECK_API_PORT:-18000}
 airflow_port=${CRYPTOFLOW_CHECK_AIRFLOW_PORT:-18081}
+airflow_password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
 cat >"$CRYPTOFLOW_COMPOSE_ENV_FILE" <<EOF
 COMPOSE_PROFILES=sim
 CRYPTOFLOW_PYTHON_IMAGE=$PYTHON_IMAGE
@@ -25,7 +26,7 @@ CRYPTOFLOW_KAFKA_IMAGE=$KAFKA_IMAGE
 CRYPTOFLOW_POSTGRES_IMAGE=$POSTGRES_IMAGE
 CRYPTOFLOW_REDIS_IMAGE=$REDIS_IMAGE
 CRYPTOFLOW_SERVICE_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
-CRYPTOFLOW_AIRFLOW_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
+CRYPTOFLOW_AIRFLOW_PASSWORD=$airflow_password
 CRYPTOFLOW_UPBIT_WS_URL=ws://upbit-sim:8765/websocket/v1
 CRYPTOFLOW_UPBIT_REST_URL=http://upbit-sim:8765
 CRYPTOFLOW_SIM_MARKETS=10
@@ -50,10 +51,7 @@ teardown() {
   local status=$?
   if ((status)); then
     echo "compose-check: FAILED; the last lines of every service's log:" >&2
-    for name in $("$CONTAINER" ps -a --filter "label=com.docker.compose.project=$project" --format '{{.Names}}'); do
-      echo "----- $name ($("$CONTAINER" inspect --format '{{.State.Status}} exit={{.State.ExitCode}}' "$name"))" >&2
-      "$CONTAINER" logs --tail 15 "$name" 2>&1 | sed 's/^/  /' >&2
-    done
+    project_logs "$project" 15
   fi
   compose down -v >/dev/null 2>&1 || true
   exit "$status"
@@ -72,19 +70,6 @@ except Exception:
 rows = d.get("results", d) if isinstance(d, dict) else d
 sys.exit(0 if eval(test, {"d": d, "rows": rows}) else 1)
 EOF
-}
-
-# wait_for WHAT SECONDS COMMAND...: runs COMMAND until it succeeds
-wait_for() {
-  local what=$1 deadline=$((SECONDS + $2))
-  shift 2
-  until "$@"; do
-    if ((SECONDS > deadline)); then
-      echo "compose-check: $what did not happen within the time allowed" >&2
-      return 1
-    fi
-    sleep 2
-  done
 }
 
 one_shot_ok() { # one_shot_ok SERVICE: it has exited 0 (fails the check at once on another exit code)
@@ -124,7 +109,7 @@ wait_for "the Airflow API" 600 http_ok "http://127.0.0.1:$airflow_port/api/v2/mo
 # The ticker EL runs every 10 minutes; the first run is triggered through the API rather than waited for
 # (market_stats_24h follows it through its Asset).
 trigger_ticker_run() {
-  python3 - "http://127.0.0.1:$airflow_port" "$(sed -n 's/^CRYPTOFLOW_AIRFLOW_PASSWORD=//p' "$CRYPTOFLOW_COMPOSE_ENV_FILE")" <<'EOF'
+  python3 - "http://127.0.0.1:$airflow_port" "$airflow_password" <<'EOF'
 import json, sys, urllib.error, urllib.request
 base, password = sys.argv[1:]
 try:

@@ -35,23 +35,15 @@ teardown() {
   local status=$?
   if ((status)); then
     echo "compose-cluster-check: FAILED; the last lines of every container's log:" >&2
-    for name in $("$CONTAINER" ps -a --filter "label=com.docker.compose.project=$project" --format '{{.Names}}'); do
-      echo "----- $name" >&2
-      "$CONTAINER" logs --tail 4 "$name" 2>&1 | sed 's/^/  /' >&2
-    done
+    project_logs "$project" 4
   fi
   compose down -v >/dev/null 2>&1 || true
   exit "$status"
 }
 trap teardown EXIT
 
-wait_port() { # wait_port SERVICE: the broker accepts connections (its HEALTHCHECK, run here: no systemd)
-  local deadline=$((SECONDS + 180))
-  until "$CONTAINER" exec "$(container "$1")" bash -c '</dev/tcp/127.0.0.1/9092' 2>/dev/null; do
-    ((SECONDS < deadline)) || { echo "compose-cluster-check: $1 does not listen after 180 s" >&2; return 1; }
-    sleep 1
-  done
-}
+healthy() { "$CONTAINER" healthcheck run "$(container "$1")" >/dev/null 2>&1; } # its HEALTHCHECK (no systemd)
+exited() { [[ $("$CONTAINER" inspect --format '{{.State.Status}}' "$(container "$1")") == exited ]]; }
 # probe ARGS...: scripts/lib/cluster-probe.py in the contracts image, on the project's network
 probe() {
   "$CONTAINER" run --rm --network "${project}_default" --entrypoint python \
@@ -61,12 +53,11 @@ probe() {
 
 compose down -v >/dev/null 2>&1 || true
 compose up kafka kafka-2 kafka-3 topics >/dev/null
-for broker in kafka kafka-2 kafka-3; do wait_port "$broker"; done
+for broker in kafka kafka-2 kafka-3; do wait_for "$broker healthy" 180 healthy "$broker"; done
 echo "compose-cluster-check: three brokers listening after $((SECONDS - start)) s"
-topics=$(container topics)
-until [[ $("$CONTAINER" inspect --format '{{.State.Status}}' "$topics") == exited ]]; do sleep 1; done
-"$CONTAINER" logs "$topics" 2>&1 | tail -n 2
-[[ $("$CONTAINER" inspect --format '{{.State.ExitCode}}' "$topics") == 0 ]]
+wait_for "the topics job to finish" 120 exited topics
+"$CONTAINER" logs "$(container topics)" 2>&1 | tail -n 2
+[[ $("$CONTAINER" inspect --format '{{.State.ExitCode}}' "$(container topics)") == 0 ]]
 topic=upbit.trade
 probe layout "$topic"
 probe produce "$topic" 0 5000
@@ -74,7 +65,7 @@ probe produce "$topic" 0 5000
 echo "compose-cluster-check: kafka-2 SIGKILLed"
 probe produce "$topic" 5000 5000
 "$CONTAINER" start "$(container kafka-2)" >/dev/null 2>&1
-wait_port kafka-2
+wait_for "kafka-2 healthy again" 180 healthy kafka-2
 probe wait-isr "$topic" 3
 probe count "$topic" 10000
 echo "compose-cluster-check: passed in $((SECONDS - start)) s"

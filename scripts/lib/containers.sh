@@ -21,6 +21,26 @@ compose_container() { # compose_container PROJECT SERVICE: the name of that serv
 
 image_exists() { "$CONTAINER" image inspect "$1" >/dev/null 2>&1; }
 
+project_logs() { # project_logs PROJECT LINES: each container's state and its last LINES log lines (stderr)
+  local name
+  for name in $("$CONTAINER" ps -a --filter "label=com.docker.compose.project=$1" --format '{{.Names}}'); do
+    echo "----- $name ($("$CONTAINER" inspect --format '{{.State.Status}} exit={{.State.ExitCode}}' "$name"))" >&2
+    "$CONTAINER" logs --tail "$2" "$name" 2>&1 | sed 's/^/  /' >&2
+  done
+}
+
+wait_for() { # wait_for WHAT SECONDS COMMAND...: runs COMMAND every 2 s until it succeeds
+  local what=$1 deadline=$((SECONDS + $2))
+  shift 2
+  until "$@"; do
+    if ((SECONDS > deadline)); then
+      echo "$(basename "$0" .sh): $what did not happen within the time allowed" >&2
+      return 1
+    fi
+    sleep 2
+  done
+}
+
 apt_mirror() { # the Debian mirror apt uses here
   local mirror
   mirror=$(awk '$1 == "URIs:" || $1 == "deb" {for (i = 2; i <= NF; i++) if ($i ~ /^https?:.*\/debian\/?$/) {print $i; exit}}' \
